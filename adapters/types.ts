@@ -1,0 +1,57 @@
+// What every adapter provides to the suite's driver (see ARCHITECTURE.md "Core
+// abstractions"). All operations are async: the same driver code runs in-process
+// (reference emulator) and over a socket (QEMU qtest, vhost-user).
+
+export type Width = 1 | 2 | 4;
+
+/** A PCI function address on the bus. */
+export interface PciAddress { bus: number; device: number; fn: number }
+
+/**
+ * Register-level access: PCI config space and MMIO/BAR space.
+ * Values of width 1/2/4 are plain numbers (unsigned); 8-byte accesses use bigint.
+ */
+export interface Bus {
+  pciConfigRead(dev: PciAddress, offset: number, width: Width): Promise<number>;
+  pciConfigWrite(dev: PciAddress, offset: number, width: Width, value: number): Promise<void>;
+  read(addr: number, width: Width): Promise<number>;
+  write(addr: number, width: Width, value: number): Promise<void>;
+  read64(addr: number): Promise<bigint>;
+  write64(addr: number, value: bigint): Promise<void>;
+  /** Assign an address for a BAR of `size` bytes (from the adapter's own MMIO window). */
+  allocMmio(size: number): number;
+  /** Current level of INTx/MMIO interrupt line `line` (true = asserted). */
+  irqLevel(line: number): Promise<boolean>;
+  /**
+   * Give the target a chance to finish whatever it was asked to do, and return when it
+   * has (reference: at once) or when the observation window has passed (real targets).
+   * Used before asserting that something did NOT happen.
+   */
+  settle(): Promise<void>;
+}
+
+/** Guest-physical memory, bounds-checked, with a simple allocator. */
+export interface GuestMemory {
+  read(addr: number, len: number): Promise<Uint8Array>;
+  write(addr: number, data: Uint8Array): Promise<void>;
+  /** Allocate `size` bytes aligned to `align` (power of 2); memory is zero-filled. */
+  alloc(size: number, align?: number): Promise<number>;
+  /** Release every allocation (between scenarios). */
+  resetAllocator(): Promise<void>;
+}
+
+/** Where a virtio device sits, as the adapter found it. */
+export type DeviceLocation =
+  | { transport: 'pci'; address: PciAddress; irqLine: number }
+  | { transport: 'mmio'; base: number; irqLine: number };
+
+/** A started target: one device reachable through a Bus and GuestMemory. */
+export interface Target {
+  readonly description: string;
+  readonly bus: Bus;
+  readonly mem: GuestMemory;
+  readonly location: DeviceLocation;
+  /** Multiply every wait by this factor (--timeout-scale). */
+  readonly timeoutScale: number;
+  close(): Promise<void>;
+}
