@@ -1,0 +1,14 @@
+@role:device @device:entropy
+Feature: Entropy device operation (device requirements)
+
+  @clause:dev/entropy/device-operation#d8fd1519
+  Scenario Outline: The device returns at least one random byte and no more than the buffer (<size> bytes)
+    Given the driver has initialized the device
+    When the driver requests <size> random bytes
+    Then the device returns between 1 and <size> bytes
+
+    Examples:
+      | size |
+      | 1    |
+      | 16   |
+      | 4096 |

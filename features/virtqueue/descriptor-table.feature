@@ -1,0 +1,14 @@
+@role:device @ring:split
+Feature: The virtqueue descriptor table (device requirements)
+
+  @clause:dev/core/virtqueues/the-virtqueue-descriptor-table#303b1ca3 @device:blk
+  Scenario: The device does not write to device-readable buffers
+    Given the driver has initialized the device
+    When the driver submits a write request whose device-readable buffers hold a canary pattern
+    Then the device-readable buffers still hold the canary pattern
+
+  @clause:dev/core/virtqueues/the-virtqueue-descriptor-table#8a81b0c7
+  Scenario: The device does not write to the descriptor table
+    Given the driver has initialized the device
+    When the driver submits 4 requests one after another
+    Then the descriptor table is byte for byte what the driver wrote

@@ -1,0 +1,28 @@
+@role:device @ring:split
+Feature: The virtqueue used ring (device requirements)
+  The device writes at least len bytes before it publishes the used element. Each
+  request is made twice with writable buffers pre-filled with two different canary
+  patterns, so a byte the device never wrote cannot hide behind a lucky value.
+
+  @clause:dev/core/virtqueues/the-virtqueue-used-ring#d50e44f4 @device:entropy
+  Scenario Outline: Entropy: the device wrote every byte it reports in len (<size> byte buffer)
+    Given the driver has initialized the device
+    When the driver requests <size> random bytes twice with different canary patterns
+    Then every byte within the reported len was written by the device
+
+    Examples:
+      | size |
+      | 1    |
+      | 64   |
+      | 4096 |
+
+  @clause:dev/core/virtqueues/the-virtqueue-used-ring#d50e44f4 @device:blk
+  Scenario Outline: Block: the device wrote every byte it reports in len (<request>)
+    Given the driver has initialized the device
+    When the driver makes a "<request>" request twice with different canary patterns
+    Then every byte within the reported len was written by the device
+
+    Examples:
+      | request       |
+      | read 8 sectors |
+      | get id        |
