@@ -1,0 +1,151 @@
+// QEMU target: one real QEMU virtio device (rng or blk) on q35 (virtio-pci, modern only)
+// or microvm (virtio-mmio version 2), driven register by register through qtest.
+// No guest OS runs: a halt-only BIOS keeps the vCPU idle while the VM is "running"
+// (QEMU's rng/net back-ends only process queues on a running VM).
+import { execFile } from 'node:child_process';
+import { closeSync, ftruncateSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DeviceLocation, Target } from '../types.ts';
+import { QtestBus } from './bus.ts';
+import { QtestMemory } from './memory.ts';
+import { DEFAULT_QEMU_BINARY, QEMU_DEBIAN_PACKAGE, QemuProcess, missingBinaryMessage } from './process.ts';
+
+export { TargetWedgedError, QtestCommandError } from './qtest.ts';
+export { QemuProcess } from './process.ts';
+
+export interface QemuTargetOptions {
+  device: 'entropy' | 'blk';
+  transport: 'pci' | 'mmio';
+  qemuBinary?: string;
+  /** Appended to the -device option, e.g. ['event_idx=off']. */
+  extraDeviceProps?: string[];
+  /** Appended to the command line. */
+  extraArgs?: string[];
+  timeoutScale?: number;
+  blk?: { readOnly?: boolean; capacitySectors?: number; serial?: string };
+}
+
+export interface QemuTarget extends Target {
+  readonly commandLine: string[];
+  readonly qemuVersion: string;
+  readonly qemu: QemuProcess;
+  /** blk only: grow the disk by 8 sectors (QMP block_resize), a device config change. */
+  changeConfig?(): Promise<void>;
+}
+
+export const RAM_SIZE = 128 * 1024 * 1024;
+export const SECTOR_SIZE = 512;
+export const DEFAULT_BLK_SERIAL = 'virtio-cts-qemu';
+export const DEFAULT_BLK_SECTORS = 2048;
+/** q35: the device sits at 00:01.0; its INTA is routed PIRQ → GSI 21 (observed). */
+export const Q35_SLOT = 1;
+export const Q35_IRQ_LINE = 21;
+/**
+ * microvm: 24 virtio-mmio transports at 0xfeb00000 + 0x200·i, filled from slot 23 down.
+ * They are wired to the second IOAPIC (GSIs 24–47): transport i raises its pin i, i.e.
+ * GSI 24 + i (observed on QEMU 7.2: slot 23 → pin 23 → GSI 47).
+ */
+export const MICROVM_MMIO_BASE = 0xfeb02e00;
+export const MICROVM_IRQ_LINE = 24 + 23;
+const MICROVM_IOAPIC2_GSI_BASE = 24;
+
+const DEVICE_NAMES = {
+  pci: { entropy: 'virtio-rng-pci', blk: 'virtio-blk-pci' },
+  mmio: { entropy: 'virtio-rng-device', blk: 'virtio-blk-device' },
+} as const;
+
+export async function createQemuTarget(opts: QemuTargetOptions): Promise<QemuTarget> {
+  const scale = opts.timeoutScale ?? 1;
+  const blk = opts.blk ?? {};
+  let capacity = blk.capacitySectors ?? DEFAULT_BLK_SECTORS;
+  const driveId = 'd0';
+
+  const args = (dir: string): string[] => {
+    const a: string[] = [];
+    if (opts.transport === 'pci') a.push('-machine', 'q35', '-accel', 'tcg', '-m', `${RAM_SIZE >> 20}M`);
+    else a.push('-machine', 'microvm', '-accel', 'tcg', '-m', `${RAM_SIZE >> 20}M`, '-global', 'virtio-mmio.force-legacy=false');
+    const props: string[] = [DEVICE_NAMES[opts.transport][opts.device]];
+    if (opts.transport === 'pci') props.push('disable-legacy=on', `addr=${Q35_SLOT.toString(16)}.0`);
+    if (opts.device === 'blk') {
+      const image = join(dir, 'disk.img');
+      const fd = openSync(image, 'w');
+      try { ftruncateSync(fd, capacity * SECTOR_SIZE); } finally { closeSync(fd); }
+      a.push('-drive', `if=none,id=${driveId},file=${image},format=raw${blk.readOnly ? ',readonly=on' : ''}`);
+      props.push(`drive=${driveId}`, `serial=${blk.serial ?? DEFAULT_BLK_SERIAL}`);
+    }
+    props.push(...(opts.extraDeviceProps ?? []));
+    a.push('-device', props.join(','), ...(opts.extraArgs ?? []));
+    return a;
+  };
+
+  const q = await QemuProcess.start({ binary: opts.qemuBinary, args, timeoutScale: scale });
+  try {
+    const setupMs = 10_000 * scale;
+    let location: DeviceLocation;
+    let gsiBase = 0;
+    if (opts.transport === 'pci') {
+      await q.qtest.request('irq_intercept_in ioapic');
+      location = { transport: 'pci', address: { bus: 0, device: Q35_SLOT, fn: 0 }, irqLine: Q35_IRQ_LINE };
+    } else {
+      // The second IOAPIC has no QOM name of its own (it sits in /machine/unattached),
+      // so look it up by type; qtest intercepts one device only, and it is the one
+      // the virtio-mmio transports are wired to.
+      const ioapic2 = await q.raceExit(findIoapic2(q), setupMs, 'looking up the second IOAPIC');
+      await q.qtest.request(`irq_intercept_in ${ioapic2}`);
+      gsiBase = MICROVM_IOAPIC2_GSI_BASE;
+      location = { transport: 'mmio', base: MICROVM_MMIO_BASE, irqLine: MICROVM_IRQ_LINE };
+    }
+    await q.raceExit(q.qmp.execute('cont'), setupMs, 'starting the VM');
+
+    const bus = new QtestBus(q.qtest, { timeoutScale: scale, gsiBase });
+    const mem = new QtestMemory(q.qtest, RAM_SIZE);
+    const target: QemuTarget = {
+      description: `QEMU ${q.version} ${DEVICE_NAMES[opts.transport][opts.device]} (${opts.transport === 'pci' ? 'q35' : 'microvm'}, qtest)`,
+      bus, mem, location,
+      timeoutScale: scale,
+      commandLine: q.commandLine,
+      qemuVersion: q.version,
+      qemu: q,
+      close: () => q.close(),
+    };
+    if (opts.device === 'blk') {
+      target.changeConfig = async () => {
+        capacity += 8;
+        await q.raceExit(q.qmp.execute('block_resize', { device: driveId, size: capacity * SECTOR_SIZE }), setupMs, 'resizing the disk');
+      };
+    }
+    return target;
+  } catch (e) {
+    await q.close();
+    throw e;
+  }
+}
+
+async function findIoapic2(q: QemuProcess): Promise<string> {
+  const children = await q.qmp.execute<Array<{ name: string; type: string }>>('qom-list', { path: '/machine/unattached' });
+  const hits = children.filter((c) => c.type === 'child<ioapic>');
+  if (hits.length !== 1) throw new Error(`microvm: expected one secondary IOAPIC in /machine/unattached, found ${hits.length}`);
+  return `/machine/unattached/${hits[0].name}`;
+}
+
+export interface QemuProbe { available: boolean; binary: string; version?: string; reason?: string }
+
+/** Is QEMU usable here? Runs `qemu-system-x86_64 --version` (with a timeout). */
+export function probeQemu(binary = DEFAULT_QEMU_BINARY, timeoutMs = 5_000): Promise<QemuProbe> {
+  return new Promise((resolve) => {
+    execFile(binary, ['--version'], { timeout: timeoutMs }, (err, stdout) => {
+      if (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        resolve({
+          available: false, binary,
+          reason: code === 'ENOENT' ? missingBinaryMessage(binary) : `${binary} --version failed: ${err.message.split('\n')[0]}`,
+        });
+        return;
+      }
+      const m = /version\s+(\S+)/.exec(stdout);
+      resolve({ available: true, binary, version: m ? m[1] : stdout.split('\n')[0].trim() });
+    });
+  });
+}
+
+export { QEMU_DEBIAN_PACKAGE };
