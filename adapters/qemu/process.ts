@@ -87,6 +87,8 @@ export interface QemuProcessOptions {
 export class QemuProcess {
   private stderrBuf = '';
   private readonly exitInfo: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** Settles once QEMU has exited and its stderr pipe is drained. */
+  private readonly closedInfo: Promise<void>;
   private exitedFlag = false;
   private closing: Promise<void> | undefined;
   qtest!: QtestClient;
@@ -108,6 +110,7 @@ export class QemuProcess {
       this.exitedFlag = true;
       resolve({ code, signal });
     }));
+    this.closedInfo = new Promise((resolve) => child.once('close', () => resolve()));
   }
 
   get pid(): number { return this.child.pid!; }
@@ -161,13 +164,22 @@ export class QemuProcess {
         const timeoutMs = 10_000 * scale;
         const [qtestSock, qmpSock] = await q.raceExit(
           Promise.all([accept(qtestServer), accept(qmpServer)]), timeoutMs, 'connecting its qtest and QMP sockets');
-        q.qtest = new QtestClient(qtestSock, { timeoutMs: 5_000 * scale, describeLoss: () => q.describe() });
+        q.qtest = new QtestClient(qtestSock, {
+          timeoutMs: 5_000 * scale,
+          describeLoss: () => q.describe(),
+          // A lost socket usually means QEMU died: wait briefly for its exit and stderr.
+          beforeLoss: () => Promise.race([q.closedInfo, delay(500 * scale)]),
+        });
         q.qmp = new QmpClient(qmpSock, 5_000 * scale);
         const v = await q.raceExit(q.qmp.handshake(), timeoutMs, 'the QMP handshake');
         q.version = `${v.major}.${v.minor}.${v.micro}`;
         return q;
       } catch (e) {
+        // A socket error usually means QEMU is exiting: let its status and stderr arrive.
+        await Promise.race([q.closedInfo, delay(500 * scale)]);
+        const detail = q.exited && !(e as Error).message.includes('QEMU stderr') ? `\n${q.describe()}` : '';
         await q.close();
+        if (detail && !(e instanceof UsageError)) throw new Error(`QEMU failed to start: ${(e as Error).message}${detail}`);
         throw e;
       }
     } catch (e) {

@@ -33,12 +33,18 @@ export interface QtestClientOptions {
   timeoutMs: number;
   /** Extra context (e.g. QEMU's stderr) appended to wedged errors. */
   describeLoss?: () => string;
+  /**
+   * Awaited (the caller bounds it) between noticing a lost connection and rejecting:
+   * lets the process layer collect QEMU's exit status and last stderr first.
+   */
+  beforeLoss?: () => Promise<void>;
 }
 
 export class QtestClient {
   private readonly pending: Pending[] = [];
   private buf = '';
   private dead: TargetWedgedError | undefined;
+  private losing = false;
   private readonly levels = new Map<number, boolean>();
   private readonly listeners = new Set<(line: number, level: boolean) => void>();
 
@@ -46,8 +52,8 @@ export class QtestClient {
     sock.setEncoding('latin1');
     sock.setNoDelay?.(true);
     sock.on('data', (chunk: string) => this.onData(chunk));
-    sock.on('error', (e) => this.fail(`qtest connection error: ${e.message}`));
-    sock.on('close', () => this.fail('qtest connection lost'));
+    sock.on('error', (e) => this.lost(`qtest connection lost (${e.message})`));
+    sock.on('close', () => this.lost('qtest connection lost'));
   }
 
   /** Current level of an intercepted interrupt line (false until raised). */
@@ -59,7 +65,7 @@ export class QtestClient {
     return () => this.listeners.delete(fn);
   }
 
-  get closed(): boolean { return this.dead !== undefined; }
+  get closed(): boolean { return this.dead !== undefined || this.losing; }
 
   /**
    * Send one command; resolves with the text after `OK` (trimmed, may be empty).
@@ -75,7 +81,7 @@ export class QtestClient {
         this.fail(`qtest: no reply to '${abbrev(command)}' within ${this.opts.timeoutMs} ms`);
       }, this.opts.timeoutMs);
       this.pending.push({ command, resolve, reject, timer });
-      this.sock.write(command + '\n');
+      if (!this.losing) this.sock.write(command + '\n');
     });
   }
 
@@ -114,6 +120,13 @@ export class QtestClient {
     else {
       p.reject(new QtestCommandError(p.command, `malformed reply '${abbrev(line)}'`));
     }
+  }
+
+  private lost(reason: string): void {
+    if (this.dead || this.losing) return;
+    this.losing = true;
+    const wait = this.opts.beforeLoss?.() ?? Promise.resolve();
+    wait.catch(() => undefined).then(() => this.fail(reason));
   }
 
   private fail(reason: string): void {
