@@ -1,0 +1,48 @@
+// `virtio-cts targets [--json]`: which adapters can run here, and why not if they cannot.
+import type { Command } from 'commander';
+import { probeQemu } from '../../adapters/qemu/index.ts';
+
+export interface TargetInfo {
+  name: string;
+  available: boolean;
+  description: string;
+  version?: string;
+  reason?: string;
+}
+
+export async function listTargets(opts: { qemuBinary?: string } = {}): Promise<TargetInfo[]> {
+  const qemu = await probeQemu(opts.qemuBinary);
+  return [
+    { name: 'reference', available: true, description: 'in-process reference emulator devices' },
+    {
+      name: 'qemu', available: qemu.available,
+      description: 'QEMU virtio devices through qtest (virtio-pci on q35, virtio-mmio on microvm)',
+      ...(qemu.version ? { version: qemu.version } : {}),
+      ...(qemu.reason ? { reason: qemu.reason } : {}),
+    },
+    {
+      name: 'vhost-user', available: false,
+      description: 'vhost-user front-end to a back-end (qemu-storage-daemon, DPDK…)',
+      reason: 'not yet available: the vhost-user adapter is not implemented yet',
+    },
+  ];
+}
+
+export function register(program: Command): void {
+  program.command('targets')
+    .description('list the targets this machine can run, with versions or the reason they cannot')
+    .option('--json', 'print JSON')
+    .option('--qemu <path>', 'qemu-system-x86_64 binary to probe')
+    .action(async (o: { json?: boolean; qemu?: string }) => {
+      const list = await listTargets({ qemuBinary: o.qemu });
+      if (o.json) {
+        process.stdout.write(JSON.stringify(list, null, 2) + '\n');
+        return;
+      }
+      for (const t of list) {
+        const state = t.available ? `available${t.version ? ` (${t.version})` : ''}` : 'unavailable';
+        process.stdout.write(`${t.name.padEnd(12)} ${state.padEnd(22)} ${t.description}\n`);
+        if (t.reason) process.stdout.write(`${''.padEnd(12)} ${t.reason}\n`);
+      }
+    });
+}
