@@ -65,9 +65,9 @@ function onSignal(signal: NodeJS.Signals): void {
 function installHooks(): void {
   if (hooksInstalled) return;
   hooksInstalled = true;
+  // 'exit' also runs when Node dies of an uncaught exception or unhandled rejection
+  // (no 'uncaughtException' listener here: that would stop Node from crashing).
   process.on('exit', reapAll);
-  // A monitor listener does not change Node's crash behaviour; 'exit' also follows.
-  process.on('uncaughtExceptionMonitor', reapAll);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 }

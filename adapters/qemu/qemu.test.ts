@@ -170,9 +170,10 @@ describe.skipIf(!probe.available)(`real QEMU (${probe.available ? probe.version 
     expect(await t.bus.irqLevel(t.location.irqLine)).toBe(false);
   });
 
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    it(`${signal} to a node process running QEMU leaves no QEMU behind`, async () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'tests/fixtures/qemu/hold-target.ts'), 'pci'], {
+  for (const signal of ['SIGINT', 'SIGTERM', 'uncaught'] as const) {
+    it(`${signal === 'uncaught' ? 'an uncaught error in' : `${signal} to`} a node process running QEMU leaves no QEMU behind`, async () => {
+      const args = ['--import', 'tsx', join(root, 'tests/fixtures/qemu/hold-target.ts'), 'pci', ...(signal === 'uncaught' ? ['throw'] : [])];
+      const child = spawn(process.execPath, args, {
         cwd: root, stdio: ['ignore', 'pipe', 'pipe'],
       });
       let out = '';
@@ -187,11 +188,17 @@ describe.skipIf(!probe.available)(`real QEMU (${probe.available ? probe.version 
           if (m) { clearTimeout(timer); resolve(Number(m[1])); }
         });
       });
-      expect(qemuChildrenOf(child.pid!)).toEqual([qemuPid]);
-      child.kill(signal);
+      const before = qemuChildrenOf(child.pid!);
+      expect(before).toEqual([qemuPid]);
+      if (signal !== 'uncaught') child.kill(signal);
       const st = await Promise.race([exited, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('fixture did not exit')), 10_000))]);
-      // Default signal behaviour restored: killed by the signal (a shell shows 130 / 143).
-      expect(st.signal).toBe(signal);
+      if (signal === 'uncaught') {
+        expect(st.code).toBe(1);
+        expect(err).toContain('uncaught on purpose');
+      } else {
+        // Default signal behaviour restored: killed by the signal (a shell shows 130 / 143).
+        expect(st.signal).toBe(signal);
+      }
       for (let i = 0; i < 50 && alive(qemuPid); i++) await new Promise((r) => setTimeout(r, 20));
       expect(alive(qemuPid)).toBe(false);
       expect(qemuChildrenOf(child.pid!)).toEqual([]);
