@@ -13,6 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { UsageError } from '../../cli/errors.ts';
 import { QmpClient } from './qmp.ts';
 import { QtestClient } from './qtest.ts';
@@ -68,6 +69,8 @@ function installHooks(): void {
   // 'exit' also runs when Node dies of an uncaught exception or unhandled rejection
   // (no 'uncaughtException' listener here: that would stop Node from crashing).
   process.on('exit', reapAll);
+  // Signals reach the main thread only; a worker's QEMUs are reaped by 'exit'.
+  if (!isMainThread) return;
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
 }
