@@ -9,7 +9,7 @@
 // process-wide registry kills every QEMU still alive when Node exits, on an uncaught
 // error and on SIGINT/SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +21,7 @@ import { QtestClient } from './qtest.ts';
 export const DEFAULT_QEMU_BINARY = 'qemu-system-x86_64';
 export const QEMU_DEBIAN_PACKAGE = 'qemu-system-x86';
 const STDERR_LIMIT = 16 * 1024;
+const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 export function missingBinaryMessage(binary: string): string {
   return `QEMU binary '${binary}' not found; install the Debian package ${QEMU_DEBIAN_PACKAGE} ` +
@@ -134,6 +135,8 @@ export class QemuProcess {
   static async start(opts: QemuProcessOptions): Promise<QemuProcess> {
     const scale = opts.timeoutScale ?? 1;
     const binary = opts.binary ?? DEFAULT_QEMU_BINARY;
+    const resolved = resolveBinary(binary);
+    if (!resolved) throw new UsageError(missingBinaryMessage(binary));
     const dir = mkdtempSync(join(tmpdir(), 'virtio-cts-qemu-'));
     const qtestPath = join(dir, 'qtest.sock');
     const qmpPath = join(dir, 'qmp.sock');
@@ -151,7 +154,10 @@ export class QemuProcess {
         ...opts.args(dir),
       ];
       installHooks();
-      const child = spawn(binary, args, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+      // With util-linux's setpriv, QEMU also gets SIGKILL if Node itself is SIGKILLed
+      // (PR_SET_PDEATHSIG survives the exec); no hook can run in that case.
+      const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', resolved, ...args]] : [resolved, args];
+      const child = spawn(file, argv, { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
       const spawned = await new Promise<Error | undefined>((resolve) => {
         child.once('spawn', () => resolve(undefined));
         child.once('error', (e) => resolve(e));
@@ -229,6 +235,16 @@ export class QemuProcess {
     })();
     return this.closing;
   }
+}
+
+/** The executable `binary` names (a path, or a name looked up on PATH), if any. */
+export function resolveBinary(binary: string): string | undefined {
+  const candidates = binary.includes('/')
+    ? [binary]
+    : (process.env.PATH ?? '').split(':').filter(Boolean).map((d) => join(d, binary));
+  return candidates.find((c) => {
+    try { accessSync(c, constants.X_OK); return statSync(c).isFile(); } catch { return false; }
+  });
 }
 
 function delay(ms: number): Promise<void> { return new Promise((r) => setTimeout(r, ms)); }
