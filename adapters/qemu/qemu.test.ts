@@ -1,6 +1,6 @@
 // Against the real qemu-system-x86_64 (CI installs it; skipped with a reason otherwise).
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -181,12 +181,12 @@ describe.skipIf(!probe.available)(`real QEMU (${probe.available ? probe.version 
       let err = '';
       child.stderr!.on('data', (d) => { err += d; });
       const exited = new Promise<{ code: number | null; signal: string | null }>((r) => child.once('exit', (code, sig) => r({ code, signal: sig })));
-      const qemuPid = await new Promise<number>((resolve, reject) => {
+      const [qemuPid, qemuDir] = await new Promise<[number, string]>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`fixture not ready in 20 s: ${err}`)), 20_000);
         child.stdout!.on('data', (d) => {
           out += d;
-          const m = /READY (\d+)/.exec(out);
-          if (m) { clearTimeout(timer); resolve(Number(m[1])); }
+          const m = /READY (\d+) (\S+)\n/.exec(out);
+          if (m) { clearTimeout(timer); resolve([Number(m[1]), m[2]]); }
         });
       });
       const before = qemuChildrenOf(child.pid!);
@@ -203,6 +203,9 @@ describe.skipIf(!probe.available)(`real QEMU (${probe.available ? probe.version 
       for (let i = 0; i < 50 && alive(qemuPid); i++) await new Promise((r) => setTimeout(r, 20));
       expect(alive(qemuPid)).toBe(false);
       expect(qemuChildrenOf(child.pid!)).toEqual([]);
+      // The hooks also remove the run's temp dir; after SIGKILL nobody can, so we do.
+      if (signal === 'SIGKILL') rmSync(qemuDir, { recursive: true, force: true });
+      else expect(existsSync(qemuDir)).toBe(false);
     });
   }
 });
