@@ -1,0 +1,83 @@
+// Read access to the committed clause index (spec-refs/index/<version>.json) and the ID
+// registry (spec-refs/registry.json). Files are parsed once per process.
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from '../cli/errors.ts';
+import type { ClauseIndex, IndexedClause, Registry, RegistryEntry } from './types.ts';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const INDEX_DIR = join(here, 'index');
+export const REGISTRY_FILE = join(here, 'registry.json');
+
+let registry: Registry | undefined;
+const indexes = new Map<string, ClauseIndex>();
+let byId: Map<string, RegistryEntry> | undefined;
+
+export function loadRegistry(): Registry {
+  if (!registry) {
+    if (!existsSync(REGISTRY_FILE)) throw new Error(`clause registry missing: ${REGISTRY_FILE} (run npm run build-index)`);
+    registry = JSON.parse(readFileSync(REGISTRY_FILE, 'utf8')) as Registry;
+  }
+  return registry;
+}
+
+/** Committed spec versions, oldest first. */
+export function listVersions(): string[] {
+  return [...loadRegistry().versions];
+}
+
+export function latestVersion(): string {
+  const v = listVersions();
+  return v[v.length - 1];
+}
+
+export function hasVersion(version: string): boolean {
+  return listVersions().includes(version);
+}
+
+/** The committed index of one version (default: the newest); UsageError for an unknown one. */
+export function loadIndex(version: string = latestVersion()): ClauseIndex {
+  let ix = indexes.get(version);
+  if (ix) return ix;
+  if (!hasVersion(version)) {
+    throw new UsageError(`unknown spec version '${version}' (known: ${listVersions().join(', ')})`);
+  }
+  ix = JSON.parse(readFileSync(join(INDEX_DIR, `${version}.json`), 'utf8')) as ClauseIndex;
+  indexes.set(version, ix);
+  return ix;
+}
+
+export interface ResolvedClause {
+  entry: RegistryEntry;
+  /** The clause's row in every committed version that has it, oldest first. */
+  rows: { version: string; clause: IndexedClause }[];
+}
+
+/** Registry entry and per-version rows of a stable clause ID, or undefined if unknown. */
+export function resolveClause(id: string): ResolvedClause | undefined {
+  byId ??= new Map(loadRegistry().entries.map((e) => [e.id, e]));
+  const entry = byId.get(id);
+  if (!entry) return undefined;
+  const rows: ResolvedClause['rows'] = [];
+  for (const version of listVersions()) {
+    if (entry.fingerprints[version] === undefined) continue;
+    const clause = loadIndex(version).clauses.find((c) => c.id === id);
+    if (clause) rows.push({ version, clause });
+  }
+  return { entry, rows };
+}
+
+/**
+ * For an unknown ID: the stable ID of the clause it most likely means — an ID minted from
+ * a later version of an edited clause has the same `<role>/<area>/<slug>` and a
+ * fingerprint the registry recorded for that clause. Lets error messages say "did you mean".
+ */
+export function suggestClause(id: string): string | undefined {
+  const m = /^(.*)#([0-9a-f]{8})(~\d+)?$/.exec(id);
+  if (!m) return undefined;
+  for (const e of loadRegistry().entries) {
+    if (e.id.startsWith(`${m[1]}#`) && Object.values(e.fingerprints).includes(m[2])) return e.id;
+  }
+  return undefined;
+}
