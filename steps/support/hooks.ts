@@ -1,0 +1,71 @@
+// Scenario lifecycle: applicability (@requires, clause present in the run's spec
+// version), the verdict attachment the runner reads, and closing the target whatever
+// happened.
+import { After, Before, BeforeAll, setDefaultTimeout, type ITestCaseHookParameter } from '@cucumber/cucumber';
+import { VERDICT_MEDIA_TYPE, type ScenarioOutcome } from '../../reports/verdict.ts';
+import { featureByName, hasBit } from '../../virtio/features.ts';
+import { onCheck } from './assert.ts';
+import { clauseInfo, specVersion, useSpecVersion } from './clauses.ts';
+import { classify, type StepStatus } from './outcome.ts';
+import type { CtsWorld } from './world.ts';
+
+// The runner exports --timeout-scale before loading support code (setDefaultTimeout
+// must be called at load time, before any world parameters exist).
+const SCALE = Number(process.env.VIRTIO_CTS_TIMEOUT_SCALE ?? '1') || 1;
+/** Per step (and per hook): a step on the reference target takes milliseconds. */
+export const STEP_TIMEOUT_MS = 10_000;
+setDefaultTimeout(STEP_TIMEOUT_MS * SCALE);
+
+const naReasons = new WeakMap<CtsWorld, string>();
+
+BeforeAll(function (this: { parameters: Record<string, unknown> }) {
+  useSpecVersion(typeof this.parameters.specVersion === 'string' ? this.parameters.specVersion : undefined);
+});
+
+export function tagValues(tags: readonly { name: string }[], prefix: string): string[] {
+  return tags.filter((t) => t.name.startsWith(`@${prefix}:`)).map((t) => t.name.slice(prefix.length + 2));
+}
+
+Before(async function (this: CtsWorld, { pickle }: ITestCaseHookParameter) {
+  onCheck((clause, ok) => this.checks.push({ clause, ok }));
+  const absent = tagValues(pickle.tags, 'clause').filter((id) => !clauseInfo(id));
+  if (absent.length) {
+    naReasons.set(this, `clause not in spec ${specVersion()}: ${absent.join(', ')}`);
+    return 'skipped';
+  }
+  const required = tagValues(pickle.tags, 'requires');
+  if (required.length) {
+    const bits = required.map((name) => {
+      const f = featureByName(this.params.device, name);
+      if (!f) throw new Error(`@requires:${name}: no such feature for device ${this.params.device}`);
+      return f;
+    });
+    const driver = await this.driver();
+    const offered: bigint = await driver.transport.readDeviceFeatures();
+    const missing = bits.filter((f) => !hasBit(offered, f.bit)).map((f) => f.name);
+    if (missing.length) {
+      naReasons.set(this, `the device does not offer ${missing.join(', ')}`);
+      return 'skipped';
+    }
+  }
+  return undefined;
+});
+
+After(async function (this: CtsWorld, { result, error }: ITestCaseHookParameter) {
+  onCheck(undefined);
+  const na = naReasons.get(this);
+  let outcome: ScenarioOutcome = na
+    ? { verdict: 'NOT_APPLICABLE', message: na, checks: this.checks }
+    : classify((result?.status ?? 'UNKNOWN') as StepStatus, error, result?.message, this.checks);
+  try {
+    await this.closeTarget();
+  } catch (e) {
+    // A target that cannot be closed is a finding about the harness or the target,
+    // but it must not hide a FAIL already established.
+    if (outcome.verdict === 'PASS' || outcome.verdict === 'NOT_APPLICABLE') {
+      const c = classify('FAILED', e, undefined, this.checks);
+      outcome = { ...c, message: `closing the target: ${c.message}` };
+    }
+  }
+  await this.attach(JSON.stringify(outcome), VERDICT_MEDIA_TYPE);
+});
