@@ -1,5 +1,5 @@
-@role:device
-Feature: Device reset (device requirements)
+@role:device @ring:split
+Feature: Device reset (device requirements, 2.4.1)
 
   @clause:dev/core/device-reset#3c77b259
   Scenario: Device status reads 0 after a reset
@@ -8,7 +8,7 @@ Feature: Device reset (device requirements)
     Then the device status reads 0 within the reset timeout
 
   @clause:dev/core/device-reset#45355193
-  Scenario: After a reset the device ignores buffers and sends no notification
+  Scenario: After a reset the device neither uses buffers nor notifies
     Given the driver has initialized the device
     And the driver has made a request available without notifying the device
     When the driver resets the device

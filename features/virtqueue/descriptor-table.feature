@@ -1,5 +1,5 @@
 @role:device @ring:split
-Feature: The virtqueue descriptor table (device requirements)
+Feature: The virtqueue descriptor table (device requirements, 2.7.5.1)
 
   @clause:dev/core/virtqueues/the-virtqueue-descriptor-table#303b1ca3 @device:blk
   Scenario: The device does not write to device-readable buffers

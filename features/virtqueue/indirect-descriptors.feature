@@ -1,20 +1,19 @@
 @role:device @ring:split @requires:VIRTIO_F_INDIRECT_DESC
-Feature: Indirect descriptors (device requirements)
+Feature: Indirect descriptors (device requirements, 2.7.5.3.2)
 
   @clause:dev/core/virtqueues/the-virtqueue-descriptor-table/indirect-descriptors#5a914a16
-  Scenario Outline: A chain of <direct> direct descriptors followed by an indirect table is handled
-    Given the driver has initialized the device with features "VIRTIO_F_INDIRECT_DESC"
+  Scenario Outline: <direct> direct descriptor(s) followed by one indirect descriptor are handled
+    Given the driver has initialized the device with "VIRTIO_F_INDIRECT_DESC" negotiated
     When the driver submits a request as <direct> direct descriptors followed by one indirect descriptor
     Then the request completes correctly
 
     Examples:
       | direct |
-      | 0      |
       | 1      |
       | 2      |
 
   @clause:dev/core/virtqueues/the-virtqueue-descriptor-table/indirect-descriptors#6d148687
   Scenario: The WRITE flag on the descriptor that refers to an indirect table is ignored
-    Given the driver has initialized the device with features "VIRTIO_F_INDIRECT_DESC"
+    Given the driver has initialized the device with "VIRTIO_F_INDIRECT_DESC" negotiated
     When the driver submits a request in an indirect table whose descriptor has the WRITE flag set
     Then the request completes correctly

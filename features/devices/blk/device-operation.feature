@@ -1,19 +1,12 @@
-@role:device @device:blk
-Feature: Block device operation and initialization (device requirements)
+@role:device @device:blk @ring:split
+Feature: Block device initialization and operation (device requirements, 5.2.5 and 5.2.6.2)
 
-  @clause:dev/blk/device-operation#e179b42a
-  Scenario: A write to a read-only device fails with VIRTIO_BLK_S_IOERR
-    Given a block device that offers VIRTIO_BLK_F_RO
-    And the driver has initialized the device
-    When the driver writes a sector
-    Then the request status is VIRTIO_BLK_S_IOERR
-
-  @clause:dev/blk/device-operation#e179b42a
-  Scenario: A write to a read-only device changes no data
-    Given a block device that offers VIRTIO_BLK_F_RO
-    And the driver has initialized the device
+  @clause:dev/blk/device-operation#e179b42a @requires:VIRTIO_BLK_F_RO
+  Scenario: A write to a read-only device fails with VIRTIO_BLK_S_IOERR and changes no data
+    Given the driver has initialized the device
     When the driver reads a sector, writes different data to it and reads it again
-    Then the sector still holds its original data
+    Then the write request status is VIRTIO_BLK_S_IOERR
+    And the sector still holds its original data
 
   @clause:dev/blk/device-operation#853b5ae3 @requires:VIRTIO_BLK_F_WRITE_ZEROES
   Scenario: Write zeroes with an unknown flag is unsupported
@@ -22,9 +15,9 @@ Feature: Block device operation and initialization (device requirements)
     Then the request status is VIRTIO_BLK_S_UNSUPP
 
   @clause:dev/blk/device-operation#853b5ae3 @requires:VIRTIO_BLK_F_DISCARD
-  Scenario: Discard with the unmap flag is unsupported
+  Scenario: Discard with an unknown flag is unsupported
     Given the driver has initialized the device
-    When the driver sends a discard request with flags 0x1
+    When the driver sends a discard request with flags 0x2
     Then the request status is VIRTIO_BLK_S_UNSUPP
 
   @clause:dev/blk/device-operation#6511626b @requires:VIRTIO_BLK_F_WRITE_ZEROES
@@ -38,18 +31,12 @@ Feature: Block device operation and initialization (device requirements)
       | 0     |
       | 1     |
 
-  @clause:dev/core/feature-bits#6eabe65a @requires:VIRTIO_BLK_F_FLUSH
-  Scenario: A flush completes when VIRTIO_BLK_F_FLUSH is offered
-    Given the driver has initialized the device
-    When the driver writes a sector and sends a flush request
-    Then the request status is VIRTIO_BLK_S_OK
-
-  @clause:?blk-should-offer-flush
+  @clause:dev/blk/device-initialization#6a887818
   Scenario: The device offers VIRTIO_BLK_F_FLUSH
     When the driver reads the device feature bits
     Then the device offers "VIRTIO_BLK_F_FLUSH"
 
-  @clause:?blk-padding-zero
+  @clause:dev/blk/device-initialization#e9a84363
   Scenario: The configuration padding bytes are 0
     When the driver reads the device-specific configuration
     Then the padding bytes unused0 and unused1 read 0

@@ -1,5 +1,5 @@
-@role:device @device:entropy
-Feature: Entropy device operation (device requirements)
+@role:device @device:entropy @ring:split
+Feature: Entropy device operation (device requirements, 5.4.6.2)
 
   @clause:dev/entropy/device-operation#d8fd1519
   Scenario Outline: The device returns at least one random byte and no more than the buffer (<size> bytes)
