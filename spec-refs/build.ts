@@ -6,9 +6,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { UsageError } from '../cli/errors.ts';
-import { INDEX_DIR, REGISTRY_FILE } from './load.ts';
-import { buildRegistry, formatJson, type BuildResult } from './registry.ts';
-import type { ExtractedSpec } from './types.ts';
+import { hasVersion, INDEX_DIR, latestVersion, loadIndex, REGISTRY_FILE } from './load.ts';
+import { attachStableIds, buildRegistry, formatJson, toIndex, type BuildResult } from './registry.ts';
+import type { ClauseIndex, ExtractedSpec } from './types.ts';
 
 /** Carry-forward order, oldest first. */
 export const SPEC_VERSIONS = ['v1.0-cs04', 'v1.1-cs01', 'v1.2-cs01', 'v1.3-csd01', 'v1.4-cs01'];
@@ -36,6 +36,34 @@ export async function extractDir(dir: string, opts: { withText?: boolean } = {})
     if (e instanceof UsageError) throw e;
     throw new UsageError((e as Error).message.split('\n')[0]);
   }
+}
+
+/** Clause text and context by stable ID, only for a spec read at run time. */
+export type ClauseTexts = Map<string, { text?: string; lead?: string; scope?: string }>;
+
+export interface OpenedSpec {
+  index: ClauseIndex;
+  /** Set when read from a folder: the folder, the extraction, and the clause texts. */
+  dir?: string;
+  extracted?: ExtractedSpec;
+  texts?: ClauseTexts;
+}
+
+/**
+ * A spec to list or compare: the committed index of `specVersion` (default: newest), or
+ * `specDir` extracted now with text, its clauses given the committed stable IDs where
+ * label and fingerprint match (the same version's index if committed, else the newest).
+ */
+export async function openSpec(o: { specVersion?: string; specDir?: string }): Promise<OpenedSpec> {
+  if (o.specVersion !== undefined && o.specDir !== undefined) throw new UsageError('give --spec-version or --spec-dir, not both');
+  if (o.specDir === undefined) return { index: loadIndex(o.specVersion) };
+  const dir = resolve(o.specDir);
+  const spec = await extractDir(dir, { withText: true });
+  let base: ClauseIndex | undefined;
+  try { base = loadIndex(hasVersion(spec.version) ? spec.version : latestVersion()); } catch { base = undefined; }
+  const ids = attachStableIds(spec, base);
+  const texts: ClauseTexts = new Map(spec.clauses.map((c, i) => [ids[i], { text: c.text, lead: c.lead, scope: c.scope }]));
+  return { index: toIndex(spec, ids), dir, extracted: spec, texts };
 }
 
 export async function buildAll(specRoot: string, versions = SPEC_VERSIONS): Promise<BuildResult> {

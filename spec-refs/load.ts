@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../cli/errors.ts';
-import type { ClauseIndex, IndexedClause, Registry, RegistryEntry } from './types.ts';
+import type { ClauseIndex, IndexedClause, Registry, RegistryEntry, Role } from './types.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const INDEX_DIR = join(here, 'index');
@@ -80,4 +80,38 @@ export function suggestClause(id: string): string | undefined {
     if (e.id.startsWith(`${m[1]}#`) && Object.values(e.fingerprints).includes(m[2])) return e.id;
   }
   return undefined;
+}
+
+export const ROLES = ['dev', 'drv', 'leg', 'inf'] as const;
+
+/** `--role dev` or `--role dev,drv` → roles; anything else → UsageError. */
+export function parseRoles(arg: string | undefined): Role[] | undefined {
+  if (arg === undefined) return undefined;
+  const roles = arg.split(',').map((r) => r.trim());
+  for (const r of roles) {
+    if (!(ROLES as readonly string[]).includes(r)) throw new UsageError(`unknown role '${r}' (one of ${ROLES.join(', ')})`);
+  }
+  return roles as Role[];
+}
+
+/**
+ * The OASIS copyright line and Notices section of a spec folder's title.tex, de-TeXed.
+ * The spec's terms allow quoting clause text only with this notice, so every output that
+ * shows spec text prints it (read at run time, never committed).
+ */
+export function readSpecNotice(dir: string): string {
+  const file = join(dir, 'title.tex');
+  if (!existsSync(file)) throw new UsageError(`no title.tex in ${dir}: cannot show spec text without its OASIS notice`);
+  const tex = readFileSync(file, 'utf8');
+  const start = tex.indexOf('\\oasisnoticelabel{Notices}');
+  if (start < 0) throw new UsageError(`${file}: no Notices section: cannot show spec text without its OASIS notice`);
+  const endMark = tex.indexOf('\\end{titlepage}', start);
+  const body = tex.slice(start + '\\oasisnoticelabel{Notices}'.length, endMark < 0 ? undefined : endMark);
+  return body
+    .split('\n').filter((l) => !/^\s*%/.test(l)).join('\n')
+    .replace(/\\href\{([^}]*)\}\{([^}]*)\}/g, '$2 <$1>')
+    .replace(/\\url\{([^}]*)\}/g, '$1')
+    .replace(/\\\\+/g, '')
+    .split(/\n\s*\n/).map((p) => p.replace(/\s+/g, ' ').trim()).filter(Boolean)
+    .join('\n\n');
 }
