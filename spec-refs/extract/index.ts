@@ -10,7 +10,7 @@ import { flatten, sourceOf, type Flat } from './flatten.ts';
 import { findHeadings, inCode, type Heading } from './headings.ts';
 import { areaOf, fingerprint, mintId } from './ids.ts';
 import { SpecSyntaxError, collapse, groupEnd } from './scan.ts';
-import { canonical, render, segment } from './segment.ts';
+import { canonical, hashForm, render, segment } from './segment.ts';
 
 export { SpecSyntaxError } from './scan.ts';
 
@@ -76,7 +76,7 @@ function extractFlat(dir: string, flat: Flat, opts: ExtractOptions): ExtractedSp
       if (!u.keywords.length) continue;
       kwCount += u.keywords.length;
       const text = canonical(u, body.code);
-      const fp = fingerprint(text);
+      const fp = fingerprint(hashForm(text));
       let id = mintId(role, label, fp);
       const n = (used.get(id) ?? 0) + 1;
       used.set(id, n);

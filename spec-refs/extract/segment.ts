@@ -138,3 +138,10 @@ export function canonical(u: Unit, code: string[]): string {
   if (u.attached.length) t += ' ' + u.attached.map((a) => render(a.text, code)).join(' | ');
   return t.replace(/[\s.;:,]+$/, '');
 }
+
+/** The string that is hashed. The prototype that minted the published example IDs dropped
+ *  every '*' from it ("$*$" hashes as "$$", spec-extraction.md §5.1, 4.1.4.3.1 ¶3); we do
+ *  the same so those IDs stay valid. */
+export function hashForm(canonicalText: string): string {
+  return canonicalText.replace(/\*/g, '').replace(/[\s.;:,]+$/, '');
+}
