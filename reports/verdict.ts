@@ -37,6 +37,8 @@ export interface ScenarioOutcome {
   violation?: Violation;
   /** Every check() made, in order (evidence that the tagged clauses were exercised). */
   checks: { clause: string; ok: boolean }[];
+  /** Description of the target the scenario started, if it started one. */
+  target?: string;
 }
 
 export interface Violation {

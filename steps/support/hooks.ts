@@ -1,12 +1,13 @@
 // Scenario lifecycle: applicability (@requires, clause present in the run's spec
 // version), the verdict attachment the runner reads, and closing the target whatever
 // happened.
-import { After, Before, BeforeAll, setDefaultTimeout, type ITestCaseHookParameter } from '@cucumber/cucumber';
+import { After, AfterStep, Before, BeforeAll, setDefaultTimeout, type ITestCaseHookParameter, type ITestStepHookParameter } from '@cucumber/cucumber';
 import { VERDICT_MEDIA_TYPE, type ScenarioOutcome } from '../../reports/verdict.ts';
 import { featureByName, hasBit } from '../../virtio/features.ts';
 import { onCheck } from './assert.ts';
 import { clauseInfo, specVersion, useSpecVersion } from './clauses.ts';
 import { classify, type StepStatus } from './outcome.ts';
+import { tagValues } from './tags.ts';
 import type { CtsWorld } from './world.ts';
 
 // The runner exports --timeout-scale before loading support code (setDefaultTimeout
@@ -17,16 +18,28 @@ export const STEP_TIMEOUT_MS = 10_000;
 setDefaultTimeout(STEP_TIMEOUT_MS * SCALE);
 
 const naReasons = new WeakMap<CtsWorld, string>();
+// The first error of the scenario. Cucumber hands After only the error of the LAST step
+// (undefined when skipped steps follow a failure), so errors are caught where they happen.
+const firstError = new WeakMap<CtsWorld, unknown>();
 
 BeforeAll(function (this: { parameters: Record<string, unknown> }) {
   useSpecVersion(typeof this.parameters.specVersion === 'string' ? this.parameters.specVersion : undefined);
 });
 
-export function tagValues(tags: readonly { name: string }[], prefix: string): string[] {
-  return tags.filter((t) => t.name.startsWith(`@${prefix}:`)).map((t) => t.name.slice(prefix.length + 2));
-}
+Before(async function (this: CtsWorld, arg: ITestCaseHookParameter) {
+  try {
+    return await applicability.call(this, arg);
+  } catch (e) {
+    firstError.set(this, e);
+    throw e;
+  }
+});
 
-Before(async function (this: CtsWorld, { pickle }: ITestCaseHookParameter) {
+AfterStep(function (this: CtsWorld, { result, error }: ITestStepHookParameter) {
+  if (result.status === 'FAILED' && !firstError.has(this)) firstError.set(this, error);
+});
+
+async function applicability(this: CtsWorld, { pickle }: ITestCaseHookParameter): Promise<'skipped' | undefined> {
   onCheck((clause, ok) => this.checks.push({ clause, ok }));
   const absent = tagValues(pickle.tags, 'clause').filter((id) => !clauseInfo(id));
   if (absent.length) {
@@ -49,14 +62,14 @@ Before(async function (this: CtsWorld, { pickle }: ITestCaseHookParameter) {
     }
   }
   return undefined;
-});
+}
 
 After(async function (this: CtsWorld, { result, error }: ITestCaseHookParameter) {
   onCheck(undefined);
   const na = naReasons.get(this);
   let outcome: ScenarioOutcome = na
     ? { verdict: 'NOT_APPLICABLE', message: na, checks: this.checks }
-    : classify((result?.status ?? 'UNKNOWN') as StepStatus, error, result?.message, this.checks);
+    : classify((result?.status ?? 'UNKNOWN') as StepStatus, firstError.get(this) ?? error, result?.message, this.checks);
   try {
     await this.closeTarget();
   } catch (e) {
@@ -67,5 +80,6 @@ After(async function (this: CtsWorld, { result, error }: ITestCaseHookParameter)
       outcome = { ...c, message: `closing the target: ${c.message}` };
     }
   }
+  if (this.targetDescription) outcome.target = this.targetDescription;
   await this.attach(JSON.stringify(outcome), VERDICT_MEDIA_TYPE);
 });

@@ -25,6 +25,8 @@ export class CtsWorld extends World<RunParams> {
   private targetP: Promise<CtsTarget> | undefined;
   private targetOverrides: TargetOverrides | undefined;
   private driverP: Promise<Driver> | undefined;
+  /** Description of the target once started (reported with the scenario). */
+  targetDescription: string | undefined;
 
   constructor(options: IWorldOptions<RunParams>) { super(options); }
 
@@ -44,7 +46,10 @@ export class CtsWorld extends World<RunParams> {
       }
       this.targetOverrides = overrides;
     }
-    this.targetP ??= createTarget(this.parameters, this.targetOverrides);
+    this.targetP ??= createTarget(this.parameters, this.targetOverrides).then((t) => {
+      this.targetDescription = t.description;
+      return t;
+    });
     return this.targetP;
   }
 
