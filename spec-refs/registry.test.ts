@@ -14,10 +14,13 @@ const C = 'The widget SHOULD whistle a short tune after every completed round of
 const D = 'The gadget MAY ignore requests that arrive while the tea kettle is still boiling hot';
 
 describe('tokenRatio', () => {
-  it('is 1 for equal token lists, 0 for disjoint ones, 2·LCS/total in between', () => {
+  it('is 1 for equal token lists, 0 for disjoint ones, 2·matched/total in between (difflib blocks)', () => {
     expect(tokenRatio(tokens('a b c'), tokens('a b c'))).toBe(1);
     expect(tokenRatio(tokens('a b'), tokens('c d'))).toBe(0);
     expect(tokenRatio(tokens('a b c d'), tokens('a x c d'))).toBeCloseTo(0.75);
+    // difflib takes the longest block first ("c d e"), then matches nothing crossing it:
+    // 3 of the LCS's 4 tokens count (Python: SequenceMatcher(None, a, b).ratio() == 0.6).
+    expect(tokenRatio(tokens('a b c d e'), tokens('c d e a b'))).toBeCloseTo(0.6);
   });
 });
 

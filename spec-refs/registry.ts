@@ -45,24 +45,50 @@ export function aliasMap(sections: Section[]): Map<string, Set<string>> {
   return m;
 }
 
+/** Word tokens, case kept (\w+): with these the fuzzy thresholds reproduce the §2.4
+ *  stability figures; lower-casing or whitespace tokens each shift one match. */
 export function tokens(text: string): string[] {
-  return text.toLowerCase().match(/[a-z0-9_]+/g) ?? [];
+  return text.match(/\w+/g) ?? [];
 }
 
-/** Token similarity 2·LCS/(|a|+|b|): difflib's ratio with the longest common subsequence
- *  as the match count. */
+/** Token similarity 2·M/(|a|+|b|), M = tokens in matching blocks found the way Python's
+ *  difflib.SequenceMatcher does (longest block first, recursing left and right, "popular"
+ *  tokens of long texts ignored): the ratio the §2.4 stability figures were measured with. */
 export function tokenRatio(a: string[], b: string[]): number {
   if (a.length + b.length === 0) return 1;
-  const n = b.length;
-  let prev = new Uint16Array(n + 1);
-  let cur = new Uint16Array(n + 1);
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= n; j++) {
-      cur[j] = a[i - 1] === b[j - 1] ? prev[j - 1] + 1 : Math.max(prev[j], cur[j - 1]);
-    }
-    [prev, cur] = [cur, prev];
+  const b2j = new Map<string, number[]>();
+  b.forEach((t, j) => (b2j.get(t) ?? b2j.set(t, []).get(t)!).push(j));
+  if (b.length >= 200) {
+    const limit = Math.floor(b.length / 100) + 1;
+    for (const [t, js] of b2j) if (js.length > limit) b2j.delete(t);
   }
-  return (2 * prev[n]) / (a.length + b.length);
+  const longest = (alo: number, ahi: number, blo: number, bhi: number): [number, number, number] => {
+    let bi = alo, bj = blo, bk = 0;
+    let j2len = new Map<number, number>();
+    for (let i = alo; i < ahi; i++) {
+      const next = new Map<number, number>();
+      for (const j of b2j.get(a[i]) ?? []) {
+        if (j < blo) continue;
+        if (j >= bhi) break;
+        const k = (j2len.get(j - 1) ?? 0) + 1;
+        next.set(j, k);
+        if (k > bk) { bi = i - k + 1; bj = j - k + 1; bk = k; }
+      }
+      j2len = next;
+    }
+    return [bi, bj, bk];
+  };
+  let matched = 0;
+  const queue: [number, number, number, number][] = [[0, a.length, 0, b.length]];
+  while (queue.length) {
+    const [alo, ahi, blo, bhi] = queue.pop()!;
+    const [i, j, k] = longest(alo, ahi, blo, bhi);
+    if (!k) continue;
+    matched += k;
+    if (alo < i && blo < j) queue.push([alo, i, blo, j]);
+    if (i + k < ahi && j + k < bhi) queue.push([i + k, ahi, j + k, bhi]);
+  }
+  return (2 * matched) / (a.length + b.length);
 }
 
 /** Upper bound of tokenRatio from the token multisets, to skip hopeless pairs cheaply. */
