@@ -69,17 +69,18 @@ export function resolveClause(id: string): ResolvedClause | undefined {
 }
 
 /**
- * For an unknown ID: the stable ID of the clause it most likely means — an ID minted from
- * a later version of an edited clause has the same `<role>/<area>/<slug>` and a
- * fingerprint the registry recorded for that clause. Lets error messages say "did you mean".
+ * For an unknown ID: the stable ID of the clause it most likely means. An ID minted from a
+ * later version of an edited or moved clause carries a fingerprint the registry recorded
+ * for that clause: same `<role>/<area>/<slug>` first, else the one clause of that role
+ * with that fingerprint. Lets error messages say "did you mean".
  */
 export function suggestClause(id: string): string | undefined {
-  const m = /^(.*)#([0-9a-f]{8})(~\d+)?$/.exec(id);
+  const m = /^((dev|drv|leg|inf)\/[^#]*)#([0-9a-f]{8})(~\d+)?$/.exec(id);
   if (!m) return undefined;
-  for (const e of loadRegistry().entries) {
-    if (e.id.startsWith(`${m[1]}#`) && Object.values(e.fingerprints).includes(m[2])) return e.id;
-  }
-  return undefined;
+  const withFp = loadRegistry().entries.filter((e) => e.id.startsWith(`${m[2]}/`) && Object.values(e.fingerprints).includes(m[3]));
+  const samePath = withFp.find((e) => e.id.startsWith(`${m[1]}#`));
+  if (samePath) return samePath.id;
+  return withFp.length === 1 ? withFp[0].id : undefined;
 }
 
 export const ROLES = ['dev', 'drv', 'leg', 'inf'] as const;
