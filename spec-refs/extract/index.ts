@@ -19,7 +19,7 @@ export interface ExtractOptions {
   withText?: boolean;
 }
 
-const FEATURE = /\bVIRTIO_(?:[A-Z0-9]+_)*?F_[A-Z0-9_]*[A-Z0-9]/g;
+const FEATURE = /\bVIRTIO_(?:[A-Z0-9]+_)?F_[A-Z0-9_]*[A-Z0-9]/g;
 
 export function extractSpec(dir: string, opts: ExtractOptions = {}): ExtractedSpec {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new SpecSyntaxError(`${dir}: no such spec folder`);
@@ -54,6 +54,8 @@ function extractFlat(dir: string, flat: Flat, opts: ExtractOptions): ExtractedSp
   }));
 
   const confChapter = heads.findIndex((h) => h.level === 0 && /^Conformance$/i.test(h.title));
+  // leg/inf exclude the front matter and chapter 1 (RFC 2119 definitions, terminology)
+  const introChapter = heads.findIndex((h) => h.level === 0 && !h.starred);
   const clauses: ExtractedClause[] = [];
   const lints: LintFinding[] = [];
   const used = new Map<string, number>();
@@ -66,7 +68,7 @@ function extractFlat(dir: string, flat: Flat, opts: ExtractOptions): ExtractedSp
     const inConformance = confChapter >= 0 && h.chapter === confChapter;
     if (inConformance) for (const r of body.refs) confRefs.add(r.label);
 
-    const role = roleOf(h, inConformance, h.chapter < 0);
+    const role = roleOf(h, inConformance || h.chapter <= introChapter);
     if (!role) continue;
     const label = role === 'dev' || role === 'drv' ? h.normLabel! : nearestLabel(heads, i);
     const units = segment(body);
@@ -134,12 +136,11 @@ function extractFlat(dir: string, flat: Flat, opts: ExtractOptions): ExtractedSp
 }
 
 /** dev/drv for normative sections, leg for legacy ones, inf for keyword text elsewhere —
- *  except the conformance chapter ("MUST conform to" lists), the appendices and the
- *  front matter before chapter 1. */
-function roleOf(h: Heading, inConformance: boolean, frontMatter: boolean): Role | null {
+ *  except in `excluded` chapters (introduction, conformance) and the appendices. */
+function roleOf(h: Heading, excluded: boolean): Role | null {
   if (h.kind === 'device') return 'dev';
   if (h.kind === 'driver') return 'drv';
-  if (inConformance || h.appendix || frontMatter) return null;
+  if (excluded || h.appendix) return null;
   return h.kind === 'legacy' ? 'leg' : 'inf';
 }
 
@@ -163,6 +164,11 @@ function labelLints(flat: Flat, heads: Heading[], confRefs: Set<string>): LintFi
     const label = collapse(s.slice(open + 1, close));
     if (m[1] === 'label') defined.add(label); else refs.push({ label, off: m.index });
     re.lastIndex = close + 1;
+  }
+  // lstlisting blocks define labels in their options: \begin{lstlisting}[label={lst:…}]
+  for (const [a] of flat.code) {
+    const m = /^\\begin\{lstlisting\}\s*\[[^\n]*?label=\{?([^},\]]+)/.exec(s.slice(a, a + 400));
+    if (m) defined.add(collapse(m[1]));
   }
   for (const r of refs) {
     if (!defined.has(r.label)) out.push({ kind: 'dangling-ref', source: sourceOf(flat, r.off), message: `\\ref to undefined label "${r.label}"` });

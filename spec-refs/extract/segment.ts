@@ -24,6 +24,7 @@ export interface Unit {
 const KW = /(?<![A-Za-z0-9_])(MUST\s+NOT|MUST\s+not|MOST\s+NOT|MUST|SHALL\s+NOT|SHALL|SHOULD\s+NOT|SHOULD|NOT\s+RECOMMENDED|RECOMMENDED|REQUIRED|MAY|OPTIONAL)(?![A-Za-z0-9_])/g;
 const CODE_SPAN = new RegExp(`${CODE_OPEN}\\d+${CODE_CLOSE}`, 'g');
 
+/** Keyword occurrences in prose; code blocks are not prose (ASN.1 has an OPTIONAL token). */
 export function keywordsOf(text: string): { keywords: Keyword[]; variants: string[] } {
   const keywords: Keyword[] = [];
   const variants: string[] = [];
