@@ -1,0 +1,82 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadIndex } from '../../spec-refs/load.ts';
+import { buildRegistry } from '../../spec-refs/registry.ts';
+import { fakeSpec } from '../../spec-refs/synthetic.fixture.ts';
+import { checkTags, coverage, scanFeatures } from './coverage.ts';
+
+const root = join(import.meta.dirname, '../..');
+const tmp = mkdtempSync(join(tmpdir(), 'cts-coverage-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function features(name: string, files: Record<string, string>): string {
+  const dir = join(tmp, name);
+  for (const [f, text] of Object.entries(files)) {
+    mkdirSync(join(dir, f, '..'), { recursive: true });
+    writeFileSync(join(dir, f), text);
+  }
+  return dir;
+}
+
+const ix = buildRegistry([fakeSpec('v1', [
+  { label: 'devicenormative:Alpha / Widget', text: 'The widget MUST hum quietly' },
+  { label: 'devicenormative:Alpha / Widget', text: 'The widget SHOULD blink twice' },
+  { label: 'drivernormative:Alpha / Widget', role: 'drv', text: 'The operator MUST NOT shout' },
+  { label: 'devicenormative:Beta / Gadget', area: 'net', text: 'The gadget MAY rest' },
+])]).indexes[0];
+const [c1, c2, c3, c4] = ix.clauses.map((c) => c.id);
+
+describe('scanFeatures + coverage', () => {
+  it('counts Feature-, Rule-, Scenario- and Examples-level @clause tags for the scenarios under them', async () => {
+    const dir = features('levels', {
+      'a/one.feature': `@clause:${c1}\nFeature: one\n  Scenario: s1\n    Given x\n`,
+      'b/two.feature': `Feature: two\n  @clause:${c3}\n  Rule: r\n    Scenario: s2\n      Given x\n  Scenario Outline: o\n    Given <a>\n    @clause:${c4}\n    Examples:\n      | a |\n      | 1 |\n`,
+      // A tag on a feature without scenarios covers nothing.
+      'c/empty.feature': `@clause:${c2}\nFeature: empty\n`,
+    });
+    const scan = await scanFeatures(dir);
+    expect(scan).toMatchObject({ files: 3, scenarios: 3 });
+    expect([...scan.covered.keys()].sort()).toEqual([c1, c3, c4].sort());
+    const r = coverage(ix, scan, { uncovered: true });
+    expect(r.totals).toEqual({ clauses: 4, covered: 3 });
+    expect(r.areas).toEqual([
+      { role: 'dev', area: 'core', clauses: 2, covered: 1 },
+      { role: 'dev', area: 'net', clauses: 1, covered: 1 },
+      { role: 'drv', area: 'core', clauses: 1, covered: 1 },
+    ]);
+    expect(r.uncovered!.map((u) => u.id)).toEqual([c2]);
+    expect(coverage(ix, scan, { roles: ['drv'] }).totals).toEqual({ clauses: 1, covered: 1 });
+  });
+
+  it('names the file and line of a tag the registry does not know', async () => {
+    const dir = features('bad', { 'x.feature': 'Feature: f\n\n  @clause:dev/core/nowhere#00000000\n  Scenario: s\n    Given x\n' });
+    const scan = await scanFeatures(dir);
+    expect(() => checkTags(scan)).toThrow(/x\.feature:3: unknown clause @clause:dev\/core\/nowhere#00000000/);
+  });
+});
+
+describe('virtio-cts coverage (spawned)', () => {
+  const cts = (...args: string[]) => spawnSync(process.execPath, [join(root, 'cli/bin.mjs'), ...args], { encoding: 'utf8', cwd: root });
+
+  it('--json counts covered clauses of the committed index per role and area', () => {
+    const real = loadIndex('v1.4-cs01').clauses.filter((c) => c.role === 'drv' && c.area === 'entropy');
+    const dir = features('real', { 'e.feature': `Feature: e\n  @clause:${real[0].id}\n  Scenario: s\n    Given x\n` });
+    const r = cts('coverage', '--features', dir, '--role', 'drv', '--uncovered', '--json');
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.areas.find((a: { area: string }) => a.area === 'entropy')).toEqual({ role: 'drv', area: 'entropy', clauses: real.length, covered: 1 });
+    expect(out.totals.covered).toBe(1);
+    expect(out.uncovered.map((u: { id: string }) => u.id)).not.toContain(real[0].id);
+  });
+
+  it('an unknown tag is one line and exit 2', () => {
+    const dir = features('bad2', { 'y.feature': 'Feature: f\n  @clause:drv/core/gone#12345678\n  Scenario: s\n    Given x\n' });
+    const r = cts('coverage', '--features', dir);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/y\.feature:2: unknown clause @clause:drv\/core\/gone#12345678/);
+  });
+});
