@@ -4,8 +4,9 @@
 // indirect descriptor), publishing, the available-buffer notification decision (used.flags
 // or avail_event with VIRTIO_F_EVENT_IDX) and reading used elements, with the checks a
 // scenario needs to report a misbehaving device (unknown id, len beyond the chain).
-// No transport knowledge: driver/virtqueue.ts binds notify and timeouts.
+// No transport knowledge: the driver passes a notify callback (transport.notify(q)).
 import type { GuestMemory } from '../adapters/types.ts';
+import { TIMEOUT, waitFor } from '../driver/wait.ts';
 import {
   AVAIL, AVAIL_ALIGN, DESC, DESC_ALIGN, DESC_SIZE, USED, USED_ALIGN, VIRTQ_DESC_F_INDIRECT,
   VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE, VIRTQ_USED_F_NO_NOTIFY, availRingSize, descTableSize,
@@ -65,8 +66,14 @@ export class RingFullError extends Error {
 
 export interface SplitRingOptions {
   size: number;
+  /** Virtqueue index (for notifications and messages; default 0). */
+  index?: number;
   /** VIRTIO_F_EVENT_IDX negotiated: use avail_event / used_event instead of the flags. */
   eventIdx?: boolean;
+  /** Sends an available-buffer notification for this queue (transport.notify(index)). */
+  notify?: () => Promise<void>;
+  /** Multiplies every wait (target.timeoutScale). */
+  timeoutScale?: number;
 }
 
 export interface RawDesc { addr: bigint; len: number; flags: number; next: number }
@@ -75,7 +82,12 @@ const u16 = (n: number) => n & 0xffff;
 
 export class SplitRingDriver {
   readonly size: number;
+  readonly index: number;
+  readonly timeoutScale: number;
   eventIdx: boolean;
+  /** Notifications sent (kicks that notified, plus forced and spurious ones). */
+  notificationsSent = 0;
+  private readonly notifyFn: (() => Promise<void>) | undefined;
   /**
    * With EVENT_IDX: after each consumed element write used_event = next used index, so
    * the device notifies for the next buffer too (what a real driver does). Turned off by
@@ -88,12 +100,15 @@ export class SplitRingDriver {
   private published = 0;
   private lastUsed = 0;
 
-  protected constructor(
+  constructor(
     readonly mem: GuestMemory, o: SplitRingOptions,
     /** Guest-physical addresses of the descriptor table, driver area (avail), device area (used). */
     readonly desc: number, readonly avail: number, readonly used: number,
   ) {
     this.size = o.size;
+    this.index = o.index ?? 0;
+    this.timeoutScale = o.timeoutScale ?? 1;
+    this.notifyFn = o.notify;
     this.eventIdx = o.eventIdx ?? false;
     this.free = Array.from({ length: o.size }, (_, i) => i);
   }
@@ -214,6 +229,38 @@ export class SplitRingDriver {
       throw new UsedRingError('len-beyond-writable', id, len, `used len ${len} for head ${id} exceeds the chain's ${chain.writableBytes} device-writable bytes`, elem);
     }
     return elem;
+  }
+
+  /** Send an available-buffer notification now, whatever the suppression state says. */
+  async notify(): Promise<void> {
+    if (!this.notifyFn) throw new Error(`virtqueue ${this.index}: no notify callback`);
+    this.notificationsSent++;
+    await this.notifyFn();
+  }
+
+  /**
+   * publish(), then notify if the spec's decision says so, or always with `force`, or
+   * never with `never`. Returns whether a notification was sent.
+   */
+  async kick(o: { force?: boolean; never?: boolean } = {}): Promise<boolean> {
+    const needed = await this.publish();
+    if (o.never || (!needed && !o.force)) return false;
+    await this.notify();
+    return true;
+  }
+
+  async addAndKick(bufs: DescBuffer[], o?: AddOptions): Promise<number> {
+    const head = await this.add(bufs, o);
+    await this.kick();
+    return head;
+  }
+
+  /** Poll until the next used element shows up; DriverTimeoutError after timeoutMs × timeoutScale. */
+  async waitUsed(timeoutMs: number = TIMEOUT.used, o?: { validate?: boolean }): Promise<UsedElem> {
+    return waitFor(() => this.getUsed(o), {
+      timeoutMs: timeoutMs * this.timeoutScale,
+      what: `a used element on queue ${this.index} (used.idx to pass ${this.lastUsed})`,
+    });
   }
 
   async usedIdx(): Promise<number> { return this.readU16(this.used + USED.idx); }

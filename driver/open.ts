@@ -1,0 +1,27 @@
+// openDriver: find the device on the target's transport and wrap it in a Driver. Nothing
+// is checked here (vendor ID, magic, capabilities): scenarios check those themselves, and
+// a missing structure only fails when the driver needs it.
+import type { Target } from '../adapters/types.ts';
+import { Driver } from './driver.ts';
+import { MmioTransport } from './mmio-transport.ts';
+import { PciTransport } from './pci-transport.ts';
+
+export interface OpenOptions {
+  /** PCI: enable MSI-X with vectors aimed at guest-RAM words (default: INTx, notifications seen through ISR). */
+  msix?: boolean;
+}
+
+export async function openDriver(target: Target, o: OpenOptions = {}): Promise<Driver> {
+  const loc = target.location;
+  const scale = target.timeoutScale;
+  if (loc.transport === 'pci') {
+    const pci = await PciTransport.open(target.bus, loc.address, { timeoutScale: scale });
+    if (o.msix) await pci.enableMsix(target.mem);
+    return new Driver(target, pci, pci, undefined);
+  }
+  if (loc.transport === 'mmio') {
+    const mmio = new MmioTransport(target.bus, loc.base, { timeoutScale: scale });
+    return new Driver(target, mmio, undefined, mmio);
+  }
+  throw new Error(`openDriver: unknown transport '${(loc as { transport: string }).transport}'`);
+}
