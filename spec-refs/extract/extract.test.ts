@@ -218,7 +218,7 @@ describe.skipIf(!have('v1.4-cs01'))('extractSpec on v1.4-cs01 (needs ../shared/v
 
 describe.skipIf(!have('v1.0-cs04'))('extractSpec across versions (needs ../shared/virtio-spec)', () => {
   it.each(TABLE_3_2)('%s matches the §3.2 row', (v, headings, sDev, sDrv, cDev, cDrv, must, mustNot, should, shouldNot, may, other, leg, inf) => {
-    const x = spec(v);
+    const x = spec(String(v));
     const k = keywordTally(x);
     expect({
       headings: x.sections.filter((s) => s.number !== '').length,
