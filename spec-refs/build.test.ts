@@ -20,3 +20,24 @@ describe.skipIf(missing.length > 0)(`build-index reproduces the committed files$
     for (const [file, text] of files) expect(again.get(file) === text, file).toBe(true);
   });
 });
+
+describe('extractDir: bad input is a one-line UsageError', () => {
+  it('names a missing folder, a folder without main.tex, and the file:line of malformed TeX', async () => {
+    const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { UsageError } = await import('../cli/errors.ts');
+    const { extractDir } = await import('./build.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'cts-badspec-'));
+    try {
+      await expect(extractDir(join(dir, 'nope'))).rejects.toThrow(/spec folder not found/);
+      await expect(extractDir(dir)).rejects.toThrow(/no main\.tex/);
+      writeFileSync(join(dir, 'main.tex'), '\\chapter{One}\n\\section{Two\n');
+      const err = await extractDir(dir).catch((e: Error) => e);
+      expect(err).toBeInstanceOf(UsageError);
+      expect((err as Error).message).toMatch(/^main\.tex:2: /);
+      expect((err as Error).message).not.toContain('\n');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

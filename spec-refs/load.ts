@@ -48,6 +48,13 @@ export function loadIndex(version: string = latestVersion()): ClauseIndex {
   return ix;
 }
 
+const rowMaps = new Map<string, Map<string, IndexedClause>>();
+function rowsById(version: string): Map<string, IndexedClause> {
+  let m = rowMaps.get(version);
+  if (!m) { m = new Map(loadIndex(version).clauses.map((c) => [c.id, c])); rowMaps.set(version, m); }
+  return m;
+}
+
 export interface ResolvedClause {
   entry: RegistryEntry;
   /** The clause's row in every committed version that has it, oldest first. */
@@ -62,7 +69,7 @@ export function resolveClause(id: string): ResolvedClause | undefined {
   const rows: ResolvedClause['rows'] = [];
   for (const version of listVersions()) {
     if (entry.fingerprints[version] === undefined) continue;
-    const clause = loadIndex(version).clauses.find((c) => c.id === id);
+    const clause = rowsById(version).get(id);
     if (clause) rows.push({ version, clause });
   }
   return { entry, rows };
