@@ -3,7 +3,7 @@ Feature: Device status field (device requirements, 2.1.2)
   The device does no work on the virtqueues, and sends no used buffer notification,
   until the driver has set DRIVER_OK.
 
-  @clause:dev/core/device-status-field#6173f019
+  @clause:dev/core/device-status-field#5ab911d4
   Scenario: A buffer made available before DRIVER_OK is not consumed until DRIVER_OK
     Given the driver has initialized the device up to DRIVER_OK
     When the driver makes a request available and notifies the device
@@ -11,7 +11,7 @@ Feature: Device status field (device requirements, 2.1.2)
     When the driver sets DRIVER_OK and notifies the device
     Then the device uses the buffer
 
-  @clause:dev/core/device-status-field#6173f019
+  @clause:dev/core/device-status-field#5ab911d4
   Scenario: No used buffer notification is sent before DRIVER_OK
     Given the driver has initialized the device up to DRIVER_OK
     When the driver makes a request available and notifies the device

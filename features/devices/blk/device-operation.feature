@@ -1,23 +1,30 @@
 @role:device @device:blk @ring:split
 Feature: Block device initialization and operation (device requirements, 5.2.5 and 5.2.6.2)
 
-  @clause:dev/blk/device-operation#e179b42a @requires:VIRTIO_BLK_F_RO
+  @clause:dev/blk/device-operation#e179b42a
   Scenario: A write to a read-only device fails with VIRTIO_BLK_S_IOERR and changes no data
-    Given the driver has initialized the device
+    Given a read-only block device
+    And the driver has initialized the device
     When the driver reads a sector, writes different data to it and reads it again
     Then the write request status is VIRTIO_BLK_S_IOERR
     And the sector still holds its original data
 
-  @clause:dev/blk/device-operation#853b5ae3 @requires:VIRTIO_BLK_F_WRITE_ZEROES
+  @clause:dev/blk/device-operation#f5fd7678 @requires:VIRTIO_BLK_F_WRITE_ZEROES
   Scenario: Write zeroes with an unknown flag is unsupported
     Given the driver has initialized the device
-    When the driver sends a write zeroes request with flags 0x2
+    When the driver sends a write zeroes request with flags 2
     Then the request status is VIRTIO_BLK_S_UNSUPP
 
-  @clause:dev/blk/device-operation#853b5ae3 @requires:VIRTIO_BLK_F_DISCARD
+  @clause:dev/blk/device-operation#f5fd7678 @requires:VIRTIO_BLK_F_DISCARD
   Scenario: Discard with an unknown flag is unsupported
     Given the driver has initialized the device
-    When the driver sends a discard request with flags 0x2
+    When the driver sends a discard request with flags 2
+    Then the request status is VIRTIO_BLK_S_UNSUPP
+
+  @clause:dev/blk/device-operation#15b3fd2f @requires:VIRTIO_BLK_F_DISCARD
+  Scenario: Discard with the unmap flag is unsupported
+    Given the driver has initialized the device
+    When the driver sends a discard request with flags 1
     Then the request status is VIRTIO_BLK_S_UNSUPP
 
   @clause:dev/blk/device-operation#6511626b @requires:VIRTIO_BLK_F_WRITE_ZEROES

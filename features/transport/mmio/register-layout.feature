@@ -19,7 +19,7 @@ Feature: MMIO device register layout (device requirements, 4.2.2.1)
     Then InterruptStatus reads 0
     And QueueReady reads 0 for every queue
 
-  @clause:dev/mmio/mmio-device-register-layout#5eb8a3aa @ring:split
+  @clause:dev/mmio/mmio-device-register-layout#2c403867 @ring:split
   Scenario: The device does not access a virtqueue whose QueueReady is 0
     Given the driver has initialized the device but left the request queue not ready
     When the driver makes a request available and notifies the device

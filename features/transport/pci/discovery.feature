@@ -4,7 +4,7 @@ Feature: PCI device discovery and capabilities (device requirements, 4.1.2.1 and
   @clause:dev/pci/pci-device-discovery#c6a7eb77
   Scenario: The PCI vendor ID is 0x1AF4
     When the driver reads the PCI configuration header
-    Then the PCI vendor ID is 0x1af4
+    Then the PCI vendor ID is 0x1AF4
 
   @clause:dev/pci/pci-device-discovery#18ada0c9
   Scenario: The PCI device ID is 0x1040 plus the virtio device ID, or the transitional ID

@@ -1,0 +1,307 @@
+// Shared scenario state and the steps every area uses: initialization (with or without
+// the whole sequence), making a request available, notifying, resetting, and what a
+// driver can observe afterwards (used ring, used buffer notifications, device status).
+// Assertions name the scenario's own @clause tag, so one phrase serves every clause
+// that is observed the same way (e.g. "not used" before DRIVER_OK, after a reset, with
+// QueueReady 0).
+import { Before, Given, Then, When, type ITestCaseHookParameter } from '@cucumber/cucumber';
+import { check, inconclusive, notApplicable } from './support/assert.ts';
+import type { CtsWorld } from './support/world.ts';
+import { SUPPORTED_FEATURES, type Driver } from '../driver/index.ts';
+import type { SplitRingDriver, UsedElem, DescBuffer, AddOptions } from '../virtio/split-ring-driver.ts';
+import { DRIVER_OK, FEATURES_OK, DEVICE_NEEDS_RESET, formatStatus } from '../virtio/status.ts';
+import { bit, featureByName, hasBit } from '../virtio/features.ts';
+import { encodeReqHeader, VIRTIO_BLK_T } from '../virtio/blk.ts';
+
+export type Vq = SplitRingDriver;
+
+/** What one submitted request left behind. */
+export interface Submitted {
+  head: number;
+  elem?: UsedElem;            // undefined: not used within the wait
+  notifications: number;      // used buffer notifications observed right after it was used
+  usedFlags: number;          // used ring flags right after it was used
+  descBefore: Uint8Array;     // descriptor table as the driver wrote it (after add)
+  descAfter?: Uint8Array;     // descriptor table after the device used the chain
+}
+
+export interface ScenarioState {
+  clauses: string[];
+  drv?: Driver;
+  vq?: Vq;
+  accepted?: bigint;
+  offered?: bigint;
+  featuresOk?: boolean;
+  posted?: { head: number; usedIdxBefore: number };
+  submitted: Submitted[];
+  /** Free-form values a When step leaves for its Then step. */
+  seen: Record<string, unknown>;
+}
+
+const states = new WeakMap<CtsWorld, ScenarioState>();
+
+export function S(w: CtsWorld): ScenarioState {
+  let s = states.get(w);
+  if (!s) { s = { clauses: [], submitted: [], seen: {} }; states.set(w, s); }
+  return s;
+}
+
+Before(function (this: CtsWorld, { pickle }: ITestCaseHookParameter) {
+  S(this).clauses = pickle.tags.filter((t) => t.name.startsWith('@clause:')).map((t) => t.name.slice('@clause:'.length));
+});
+
+/** The clause the scenario checks (every scenario of the suite names exactly one). */
+export function clauseOf(w: CtsWorld): string {
+  const c = S(w).clauses;
+  if (c.length !== 1) throw new Error(`scenario must carry exactly one @clause tag, has ${c.length}`);
+  return c[0]!;
+}
+
+/** Assert on the scenario's clause. */
+export function expect(w: CtsWorld, ok: boolean, expected: string, observed: string, level?: 'MUST' | 'SHOULD'): void {
+  check(clauseOf(w), ok, { expected, observed, ...(level ? { level } : {}) });
+}
+
+export async function drv(w: CtsWorld): Promise<Driver> {
+  const s = S(w);
+  s.drv ??= await w.driver();
+  return s.drv;
+}
+
+export function vq(w: CtsWorld): Vq {
+  const q = S(w).vq;
+  if (!q) throw new Error('no virtqueue: the scenario has not set one up');
+  return q;
+}
+
+export const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
+
+/** Wait for a target to settle before asserting that something did NOT happen. */
+export async function settle(w: CtsWorld): Promise<void> {
+  await (await w.target()).bus.settle();
+}
+
+/** The driver features a scenario negotiates by default: offered ∩ what the suite supports. */
+export async function defaultFeatures(w: CtsWorld): Promise<{ offered: bigint; base: bigint }> {
+  const d = await drv(w);
+  const offered = await d.transport.readDeviceFeatures();
+  return { offered, base: offered & SUPPORTED_FEATURES[w.params.device] };
+}
+
+export function featureBits(w: CtsWorld, names: string): bigint {
+  let b = 0n;
+  for (const name of names.split(',').map((x) => x.trim()).filter(Boolean)) {
+    const f = featureByName(w.params.device, name);
+    if (!f) throw new Error(`unknown feature ${name} for device ${w.params.device}`);
+    b |= bit(f.bit);
+  }
+  return b;
+}
+
+/** Full initialization up to DRIVER_OK; the scenario's queue is queue 0. */
+export async function initialize(w: CtsWorld, features?: bigint): Promise<void> {
+  const s = S(w);
+  const d = await drv(w);
+  const r = await d.ready(features === undefined ? {} : { features });
+  s.accepted = r.accepted; s.offered = r.offered; s.featuresOk = r.featuresOk;
+  s.vq = r.queues[0];
+  await d.transport.takeNotifications(0); // start counting from here
+}
+
+// ---- requests -------------------------------------------------------------------
+
+/** A small request of the device type: entropy 16 bytes; blk read of sector 0. */
+export async function probeBuffers(w: CtsWorld): Promise<DescBuffer[]> {
+  const mem = (await drv(w)).mem;
+  if (w.params.device === 'entropy') return [{ addr: await mem.alloc(16), len: 16, write: true }];
+  const hdr = await mem.alloc(16, 16);
+  await mem.write(hdr, encodeReqHeader(VIRTIO_BLK_T.IN, 0n));
+  return [
+    { addr: hdr, len: 16, write: false },
+    { addr: await mem.alloc(512, 16), len: 512, write: true },
+    { addr: await mem.alloc(1), len: 1, write: true },
+  ];
+}
+
+export function usedWaitMs(w: CtsWorld): number { return w.ms(1000); }
+
+/**
+ * Make one probe request available, notify (per the ring's suppression rules, or always
+ * with force) and wait for the device to use it. A request the device does not use is
+ * recorded without elem: the Then steps judge it.
+ */
+export async function submit(w: CtsWorld, o: { force?: boolean; add?: AddOptions; bufs?: DescBuffer[]; takeNotifications?: boolean } = {}): Promise<Submitted> {
+  const q = vq(w);
+  const d = await drv(w);
+  const head = await q.add(o.bufs ?? (await probeBuffers(w)), o.add);
+  const descBefore = await q.readDescTable();
+  await q.kick({ force: o.force ?? false });
+  let elem: UsedElem | undefined;
+  try {
+    elem = await q.waitUsed(usedWaitMs(w), { validate: false });
+  } catch (e) {
+    if ((e as { wedged?: boolean }).wedged !== true) throw e;
+  }
+  await settle(w);
+  const r: Submitted = {
+    head, elem, descBefore,
+    descAfter: await q.readDescTable(),
+    usedFlags: await q.usedFlags(),
+    notifications: o.takeNotifications === false ? 0 : await d.transport.takeNotifications(0),
+  };
+  S(w).submitted.push(r);
+  return r;
+}
+
+export function requireUsed(r: Submitted, what = 'the request'): UsedElem {
+  if (!r.elem) inconclusive(`the device did not use ${what}, so the clause cannot be observed`);
+  return r.elem;
+}
+
+// ---- Given ----------------------------------------------------------------------
+
+Given('the driver has initialized the device', async function (this: CtsWorld) {
+  await initialize(this);
+});
+
+Given('the driver has initialized the device with {string} negotiated', async function (this: CtsWorld, names: string) {
+  const want = featureBits(this, names);
+  const { offered, base } = await defaultFeatures(this);
+  if ((offered & want) !== want) notApplicable(`the device does not offer ${names}`);
+  await initialize(this, base | want);
+});
+
+Given('the driver has initialized the device without {string} negotiated', async function (this: CtsWorld, names: string) {
+  const { base } = await defaultFeatures(this);
+  await initialize(this, base & ~featureBits(this, names));
+});
+
+Given('the driver has initialized the device up to DRIVER_OK', async function (this: CtsWorld) {
+  const s = S(this);
+  const d = await drv(this);
+  const r = await d.init({ stopBefore: 'DRIVER_OK' });
+  if (!r.featuresOk || r.queues.length === 0) inconclusive(`initialization stopped early (status ${formatStatus(r.status)})`);
+  s.vq = r.queues[0]; s.accepted = r.accepted;
+  await d.transport.takeNotifications(0);
+});
+
+Given('the driver has made a request available without notifying the device', async function (this: CtsWorld) {
+  await postRequest(this, false);
+});
+
+// ---- When -----------------------------------------------------------------------
+
+async function postRequest(w: CtsWorld, notify: boolean): Promise<void> {
+  const q = vq(w);
+  const usedIdxBefore = await q.usedIdx();
+  const head = await q.add(await probeBuffers(w));
+  await q.publish();
+  if (notify) await (await drv(w)).transport.notify(q.index);
+  S(w).posted = { head, usedIdxBefore };
+}
+
+When('the driver makes a request available and notifies the device', async function (this: CtsWorld) {
+  await postRequest(this, true);
+});
+
+When('the driver notifies the device', async function (this: CtsWorld) {
+  await (await drv(this)).transport.notify(vq(this).index);
+});
+
+When('the driver sets DRIVER_OK and notifies the device', async function (this: CtsWorld) {
+  const t = (await drv(this)).transport;
+  await t.setStatus((await t.getStatus()) | DRIVER_OK);
+  await t.notify(vq(this).index);
+});
+
+/** Write 0 to the status and give the device the reset timeout to read back 0. */
+async function writeZeroAndPoll(w: CtsWorld): Promise<number> {
+  const t = (await drv(w)).transport;
+  await t.setStatus(0);
+  const deadline = Date.now() + w.ms(1000);
+  let st = await t.getStatus();
+  while (st !== 0 && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 1));
+    st = await t.getStatus();
+  }
+  return st;
+}
+
+When('the driver resets the device', async function (this: CtsWorld) {
+  const st = await writeZeroAndPoll(this);
+  if (st !== 0) inconclusive(`device status stayed ${formatStatus(st)} after a reset, so what follows cannot be observed`);
+});
+
+When('the driver writes 0 to the device status', async function (this: CtsWorld) {
+  S(this).seen.statusAfterReset = await writeZeroAndPoll(this);
+});
+
+When('the driver submits a request', async function (this: CtsWorld) {
+  await submit(this);
+});
+
+When('the driver submits {int} requests one after another', async function (this: CtsWorld, n: number) {
+  for (let i = 0; i < n; i++) await submit(this);
+});
+
+When('the driver notifies the device {int} times without making buffers available', async function (this: CtsWorld, n: number) {
+  const t = (await drv(this)).transport;
+  for (let i = 0; i < n; i++) await t.notify(vq(this).index);
+  await settle(this);
+});
+
+// ---- Then -----------------------------------------------------------------------
+
+Then('the device has not used any buffer', async function (this: CtsWorld) {
+  await settle(this);
+  const p = S(this).posted;
+  if (!p) throw new Error('no request was made available');
+  const idx = await vq(this).usedIdx();
+  expect(this, idx === p.usedIdxBefore, `used idx stays ${p.usedIdxBefore}`, `used idx ${idx}`);
+});
+
+Then('the device uses the buffer', async function (this: CtsWorld) {
+  try {
+    await vq(this).waitUsed(usedWaitMs(this), { validate: false });
+  } catch (e) {
+    if ((e as { wedged?: boolean }).wedged !== true) throw e;
+    inconclusive('the device did not use the buffer after DRIVER_OK either');
+  }
+});
+
+Then('the device has sent no used buffer notification', async function (this: CtsWorld) {
+  await settle(this);
+  const last = S(this).submitted.at(-1);
+  if (last) requireUsed(last);
+  const n = (last?.notifications ?? 0) + (await (await drv(this)).transport.takeNotifications(vq(this).index));
+  expect(this, n === 0, 'no used buffer notification', `${n} notification(s)`);
+});
+
+Then('the device has sent a used buffer notification', async function (this: CtsWorld) {
+  const last = S(this).submitted.at(-1);
+  if (!last) throw new Error('no request was submitted');
+  requireUsed(last);
+  expect(this, last.notifications > 0, 'a used buffer notification after the buffer was used', 'none');
+});
+
+Then('the device status reads 0 within the reset timeout', function (this: CtsWorld) {
+  const st = S(this).seen.statusAfterReset as number;
+  expect(this, st === 0, 'device status 0', `device status ${formatStatus(st)}`);
+});
+
+Then('each request was used exactly once', async function (this: CtsWorld) {
+  const sub = S(this).submitted;
+  const unused = sub.filter((r) => !r.elem).length;
+  const wrongId = sub.filter((r) => r.elem && r.elem.id !== r.head).length;
+  const idx = await vq(this).usedIdx();
+  const ok = unused === 0 && wrongId === 0 && idx === sub.length;
+  expect(this, ok, `${sub.length} requests used once each, used idx ${sub.length}`,
+    `${unused} not used, ${wrongId} used with another id, used idx ${idx}`);
+});
+
+Then('the device status does not have DEVICE_NEEDS_RESET set', async function (this: CtsWorld) {
+  const st = await (await drv(this)).transport.getStatus();
+  expect(this, (st & DEVICE_NEEDS_RESET) === 0, 'DEVICE_NEEDS_RESET clear', `device status ${formatStatus(st)}`);
+});
+
+export { FEATURES_OK, hasBit };

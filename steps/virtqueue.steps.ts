@@ -1,0 +1,253 @@
+// Split virtqueue (2.7): what the device may write (descriptor table, device-readable
+// buffers, at least `len` bytes of the writable ones), descriptor layouts and indirect
+// tables, and the notification suppression fields of both rings.
+import { Then, When } from '@cucumber/cucumber';
+import type { CtsWorld } from './support/world.ts';
+import { inconclusive } from './support/assert.ts';
+import { S, drv, expect, hex, requireUsed, submit, vq, type Submitted } from './common.steps.ts';
+import { blkRead, blkRequest, blkWrite, entropyRequest, type BlkLayout, type BlkResult } from '../driver/index.ts';
+import { encodeReqHeader, SECTOR_SIZE, VIRTIO_BLK_S_OK, VIRTIO_BLK_T, VIRTIO_BLK_ID_BYTES } from '../virtio/blk.ts';
+import { VIRTQ_AVAIL_F_NO_INTERRUPT } from '../virtio/split-ring.ts';
+import { formatStatus } from '../virtio/status.ts';
+
+// Two canary fill bytes: a byte the device never wrote reads as the canary in both runs.
+const CANARIES = [0xa5, 0x5a] as const;
+
+function pattern(len: number, seed: number): Uint8Array {
+  const b = new Uint8Array(len);
+  for (let i = 0; i < len; i++) b[i] = (i * 31 + seed * 7 + 1) & 0xff;
+  return b;
+}
+
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+function firstDiff(a: Uint8Array, b: Uint8Array): string {
+  const i = a.findIndex((x, k) => x !== b[k]);
+  return i < 0 ? `lengths ${a.length}/${b.length}` : `byte ${i}: ${hex(a[i]!)} → ${hex(b[i] ?? 0)}`;
+}
+
+// ---- descriptor table, device-readable buffers -------------------------------------
+
+When('the driver submits a write request whose device-readable buffers hold a canary pattern', async function (this: CtsWorld) {
+  const d = await drv(this);
+  const q = vq(this);
+  const data = pattern(2 * SECTOR_SIZE, 3);
+  const r = await blkWrite(q, 8n, data);
+  // The readable buffers of the chain, read back after the device used it.
+  const readable = r.elem.chain.buffers.filter((b) => !b.write);
+  const after: Uint8Array[] = [];
+  for (const b of readable) after.push(await d.mem.read(b.addr, b.len));
+  S(this).seen.readable = { after, data, status: r.status };
+});
+
+Then('the device-readable buffers still hold the canary pattern', function (this: CtsWorld) {
+  const { after, data } = S(this).seen.readable as { after: Uint8Array[]; data: Uint8Array };
+  const header = after[0]!;
+  const payload = new Uint8Array(after.slice(1).reduce((n, b) => n + b.length, 0));
+  let off = 0;
+  for (const b of after.slice(1)) { payload.set(b, off); off += b.length; }
+  // The header the driver wrote: type OUT at byte 0, sector 8 at byte 8.
+  const headerOk = header[0] === VIRTIO_BLK_T.OUT && header[8] === 8;
+  const ok = headerOk && sameBytes(payload, data);
+  expect(this, ok, 'header and data buffers unchanged by the device',
+    headerOk ? `data buffer changed at ${firstDiff(data, payload)}` : `header changed: ${Array.from(header).map((x) => hex(x)).join(' ')}`);
+});
+
+Then('the descriptor table is byte for byte what the driver wrote', function (this: CtsWorld) {
+  const sub = S(this).submitted;
+  if (!sub.length) throw new Error('no request was submitted');
+  const bad = sub.map((r, i) => ({ r, i })).filter(({ r }) => r.descAfter && !sameBytes(r.descBefore, r.descAfter));
+  sub.forEach((r) => requireUsed(r));
+  expect(this, bad.length === 0, 'descriptor table unchanged by the device',
+    bad.map(({ r, i }) => `request ${i + 1}: ${firstDiff(r.descBefore, r.descAfter!)}`).join('; '));
+});
+
+// ---- message framing ---------------------------------------------------------------
+
+const LAYOUTS: Record<string, BlkLayout> = {
+  'header split in two': { headerSplit: [8, 8] },
+  'header in single bytes': { headerSplit: Array.from({ length: 16 }, () => 1) },
+};
+/** Header and OUT data in one readable descriptor: built here, the helpers keep them apart. */
+const MERGED = 'header merged with data';
+
+async function writeMerged(w: CtsWorld, sector: bigint, data: Uint8Array): Promise<{ status: number }> {
+  const d = await drv(w);
+  const q = vq(w);
+  const buf = await d.mem.alloc(16 + data.length, 16);
+  await d.mem.write(buf, encodeReqHeader(VIRTIO_BLK_T.OUT, sector));
+  await d.mem.write(buf + 16, data);
+  const st = await d.mem.alloc(1);
+  await d.mem.write(st, Uint8Array.of(0xff));
+  await q.add([{ addr: buf, len: 16 + data.length, write: false }, { addr: st, len: 1, write: true }]);
+  await q.kick();
+  await q.waitUsed(w.ms(1000), { validate: false });
+  return { status: (await d.mem.read(st, 1))[0]! };
+}
+
+function layout(name: string): BlkLayout {
+  const l = LAYOUTS[name];
+  if (!l) throw new Error(`unknown layout "${name}" (known: ${Object.keys(LAYOUTS).join(', ')})`);
+  return l;
+}
+
+When('the driver writes a sector and reads it back using the {string} layout', async function (this: CtsWorld, name: string) {
+  const q = vq(this);
+  const data = pattern(SECTOR_SIZE, 5);
+  const w = name === MERGED ? await writeMerged(this, 3n, data) : await blkWrite(q, 3n, data, layout(name));
+  const r = await blkRead(q, 3n, 1, name === MERGED ? {} : layout(name));
+  S(this).seen.framing = { w, r, data };
+});
+
+Then('both requests succeed and the data read back is the data written', function (this: CtsWorld) {
+  const { w, r, data } = S(this).seen.framing as { w: { status: number }; r: BlkResult; data: Uint8Array };
+  const ok = w.status === VIRTIO_BLK_S_OK && r.status === VIRTIO_BLK_S_OK && sameBytes(r.data, data);
+  expect(this, ok, 'write and read status VIRTIO_BLK_S_OK, the sector reads back as written',
+    `write status ${w.status}, read status ${r.status}${sameBytes(r.data, data) ? '' : `, data differs at ${firstDiff(data, r.data)}`}`);
+});
+
+// ---- indirect descriptors -----------------------------------------------------------
+
+/** A request of the device type with the given layout; the outcome judged by the Then step. */
+async function layoutRequest(w: CtsWorld, l: BlkLayout): Promise<void> {
+  const q = vq(w);
+  if (w.params.device === 'entropy') {
+    const r = await entropyRequest(q, { len: 64, segments: 4, indirect: l.indirect, tailCount: l.tailCount, indirectWriteFlag: l.indirectWriteFlag, validate: false });
+    S(w).seen.indirect = { ok: r.usedLen >= 1 && r.usedLen <= 64, observed: `used len ${r.usedLen} for a 64-byte buffer` };
+    return;
+  }
+  // blk: read sector 0 (written first with a known pattern through a plain chain).
+  const data = pattern(SECTOR_SIZE, 9);
+  const wr = await blkWrite(q, 0n, data);
+  if (wr.status !== VIRTIO_BLK_S_OK) inconclusive(`the plain write that prepares the sector failed (status ${wr.status})`);
+  const r = await blkRead(q, 0n, 1, { ...l, dataSegments: 2, validate: false });
+  S(w).seen.indirect = {
+    ok: r.status === VIRTIO_BLK_S_OK && sameBytes(r.data, data),
+    observed: `status ${r.status}${sameBytes(r.data, data) ? '' : `, data differs at ${firstDiff(data, r.data)}`}`,
+  };
+}
+
+/** A request the device never uses (it may have flagged an error instead) is the finding. */
+async function guarded(w: CtsWorld, l: BlkLayout): Promise<void> {
+  try {
+    await layoutRequest(w, l);
+  } catch (e) {
+    if ((e as { wedged?: boolean }).wedged !== true) throw e;
+    const st = await (await drv(w)).transport.getStatus();
+    S(w).seen.indirect = { ok: false, observed: `the request was not used (device status ${formatStatus(st)})` };
+  }
+}
+
+When('the driver submits a request as {int} direct descriptors followed by one indirect descriptor', async function (this: CtsWorld, direct: number) {
+  // 'tail': the first `direct` buffers stay in the ring, the rest go into the table.
+  const total = 4; // entropy: 4 segments; blk: header, 2 data segments, status
+  await guarded(this, { indirect: 'tail', tailCount: total - direct });
+});
+
+When('the driver submits a request in an indirect table whose descriptor has the WRITE flag set', async function (this: CtsWorld) {
+  await guarded(this, { indirect: 'all', indirectWriteFlag: true });
+});
+
+Then('the request completes correctly', function (this: CtsWorld) {
+  const r = S(this).seen.indirect as { ok: boolean; observed: string };
+  expect(this, r.ok, this.params.device === 'entropy' ? 'used len between 1 and 64' : 'status VIRTIO_BLK_S_OK and the sector data', r.observed);
+});
+
+// ---- used ring: len honesty ---------------------------------------------------------
+
+interface Writable { bytes: Uint8Array; usedLen: number; canary: number }
+
+/** One request of the named kind with writable buffers filled with `canary`. */
+async function writableAfter(w: CtsWorld, kind: string, canary: number): Promise<Writable> {
+  const q = vq(w);
+  const m = /^read (\d+) random bytes$/.exec(kind);
+  if (m) {
+    const r = await entropyRequest(q, { len: Number(m[1]), canary, validate: false });
+    return { bytes: r.data, usedLen: r.usedLen, canary };
+  }
+  let res: BlkResult;
+  if (kind === 'read 8 sectors') res = await blkRequest(q, { type: VIRTIO_BLK_T.IN, sector: 0n, inLen: 8 * SECTOR_SIZE }, { canary, validate: false });
+  else if (kind === 'get id') res = await blkRequest(q, { type: VIRTIO_BLK_T.GET_ID, inLen: VIRTIO_BLK_ID_BYTES }, { canary, validate: false });
+  else if (kind === 'flush') res = await blkRequest(q, { type: VIRTIO_BLK_T.FLUSH }, { canary, validate: false });
+  else throw new Error(`unknown request "${kind}"`);
+  // The writable part of a blk request: data, then the status byte.
+  const bytes = new Uint8Array(res.data.length + 1);
+  bytes.set(res.data);
+  bytes[res.data.length] = res.statusWritten ? (res.status === canary ? canary ^ 0xff : res.status) : canary;
+  return { bytes, usedLen: res.usedLen, canary };
+}
+
+When('the driver makes a {string} request twice with different canary patterns', async function (this: CtsWorld, kind: string) {
+  const runs: Writable[] = [];
+  for (const c of CANARIES) runs.push(await writableAfter(this, kind, c));
+  S(this).seen.canaryRuns = runs;
+});
+
+Then('every byte within the reported len was written by the device', function (this: CtsWorld) {
+  const [a, b] = S(this).seen.canaryRuns as [Writable, Writable];
+  // A byte is unwritten when it still holds the canary in both runs.
+  const unwritten = (r: Writable, other: Writable, i: number): boolean =>
+    i >= r.bytes.length || (r.bytes[i] === r.canary && other.bytes[i] === other.canary);
+  const holes: string[] = [];
+  for (const [r, o] of [[a, b], [b, a]] as const) {
+    for (let i = 0; i < r.usedLen; i++) {
+      if (unwritten(r, o, i)) { holes.push(`run with canary ${hex(r.canary)}: len ${r.usedLen}, byte ${i} not written (buffer ${r.bytes.length} bytes)`); break; }
+    }
+  }
+  expect(this, holes.length === 0, `the first len bytes of the writable buffers written (len ${a.usedLen} / ${b.usedLen})`, holes.join('; '));
+});
+
+// ---- notification suppression --------------------------------------------------------
+
+function availFlags(word: string): number {
+  if (word === 'VIRTQ_AVAIL_F_NO_INTERRUPT') return VIRTQ_AVAIL_F_NO_INTERRUPT;
+  const n = Number(word);
+  if (!Number.isInteger(n)) throw new Error(`avail flags "${word}"`);
+  return n;
+}
+
+When('the driver submits a request with avail flags {word}', async function (this: CtsWorld, flags: string) {
+  await vq(this).setAvailFlags(availFlags(flags));
+  await submit(this);
+});
+
+When('the driver sets used_event to {int} and submits a request with avail flags {word}', async function (this: CtsWorld, ev: number, flags: string) {
+  const q = vq(this);
+  await q.setAvailFlags(availFlags(flags));
+  await q.setUsedEvent(ev);
+  await submit(this);
+});
+
+When('the driver sets used_event to {int} and submits {int} requests one at a time', async function (this: CtsWorld, ev: number, n: number) {
+  const q = vq(this);
+  await q.setAvailFlags(0);
+  // Set before every request: a driver's own bookkeeping must not move it here.
+  for (let i = 0; i < n; i++) { await q.setUsedEvent(ev); await submit(this); }
+});
+
+function nth(w: CtsWorld, k: number): Submitted {
+  const r = S(w).submitted[k - 1];
+  if (!r) throw new Error(`request ${k} was not submitted`);
+  requireUsed(r, `request ${k}`);
+  return r;
+}
+
+Then('the device has sent a used buffer notification for request {int}', function (this: CtsWorld, k: number) {
+  const r = nth(this, k);
+  expect(this, r.notifications > 0, `a notification after request ${k} (placed at used_event)`, 'none');
+});
+
+Then('the device has sent no used buffer notification for requests {int} and {int}', function (this: CtsWorld, k1: number, k2: number) {
+  const counts = [k1, k2].map((k) => nth(this, k).notifications);
+  expect(this, counts.every((c) => c === 0), `no notification for requests ${k1} and ${k2}`, `notifications ${counts.join(', ')}`);
+});
+
+Then('the used ring flags were 0 or 1 every time the driver looked', function (this: CtsWorld) {
+  const f = S(this).submitted.map((r) => r.usedFlags);
+  expect(this, f.every((x) => x === 0 || x === 1), 'used flags 0 or 1', `used flags ${f.map((x) => hex(x)).join(', ')}`);
+});
+
+Then('the used ring flags were 0 every time the driver looked', function (this: CtsWorld) {
+  const f = S(this).submitted.map((r) => r.usedFlags);
+  expect(this, f.every((x) => x === 0), 'used flags 0', `used flags ${f.map((x) => hex(x)).join(', ')}`);
+});
