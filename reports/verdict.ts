@@ -37,6 +37,8 @@ export interface ScenarioOutcome {
   violation?: Violation;
   /** Every check() made, in order (evidence that the tagged clauses were exercised). */
   checks: { clause: string; ok: boolean }[];
+  /** Wall time from the first Before hook to the end of the After hook (sub-ms precision). */
+  durationMs?: number;
   /** Description of the target the scenario started, if it started one. */
   target?: string;
 }

@@ -21,12 +21,14 @@ const naReasons = new WeakMap<CtsWorld, string>();
 // The first error of the scenario. Cucumber hands After only the error of the LAST step
 // (undefined when skipped steps follow a failure), so errors are caught where they happen.
 const firstError = new WeakMap<CtsWorld, unknown>();
+const startedAt = new WeakMap<CtsWorld, number>();
 
 BeforeAll(function (this: { parameters: Record<string, unknown> }) {
   useSpecVersion(typeof this.parameters.specVersion === 'string' ? this.parameters.specVersion : undefined);
 });
 
 Before(async function (this: CtsWorld, arg: ITestCaseHookParameter) {
+  startedAt.set(this, performance.now());
   try {
     return await applicability.call(this, arg);
   } catch (e) {
@@ -81,5 +83,7 @@ After(async function (this: CtsWorld, { result, error }: ITestCaseHookParameter)
     }
   }
   if (this.targetDescription) outcome.target = this.targetDescription;
+  const t0 = startedAt.get(this);
+  if (t0 !== undefined) outcome.durationMs = Math.round((performance.now() - t0) * 1000) / 1000;
   await this.attach(JSON.stringify(outcome), VERDICT_MEDIA_TYPE);
 });

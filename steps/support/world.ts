@@ -13,11 +13,9 @@ export interface RunParams extends TargetParams {
   specVersion: string;
 }
 
-// TODO(E): `import type { Driver } from '../../driver/index.ts'` once driver/index.ts is
-// committed (helper D); until then the driver is untyped here.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type Driver = any;
-const DRIVER = '../../driver/index.ts';
+import { openDriver, type Driver } from '../../driver/index.ts';
+
+export type { Driver } from '../../driver/index.ts';
 
 export class CtsWorld extends World<RunParams> {
   /** Every check() of this scenario, in order. */
@@ -57,8 +55,7 @@ export class CtsWorld extends World<RunParams> {
   driver(): Promise<Driver> {
     this.driverP ??= (async () => {
       const t = await this.target();
-      const mod = await import(DRIVER);
-      return mod.openDriver(t);
+      return openDriver(t);
     })();
     return this.driverP;
   }

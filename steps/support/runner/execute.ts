@@ -170,7 +170,7 @@ export class Collector {
       evidence: atts.filter((a) => a.mediaType !== VERDICT_MEDIA_TYPE && a.contentEncoding !== 'BASE64').map((a) => ({ label: a.fileName ?? a.mediaType, body: a.body })),
       ...(outcome.target ? { target: outcome.target } : {}),
       startedAt: new Date(ms(s.at)).toISOString(),
-      durationMs: Math.round((ms(f.timestamp) - ms(s.at)) * 1000) / 1000,
+      durationMs: outcome.durationMs ?? Math.round((ms(f.timestamp) - ms(s.at)) * 1000) / 1000,
     };
     this.results.push(r);
     return r;

@@ -1,0 +1,186 @@
+// `virtio-cts run`: run the Gherkin scenarios against a target, once per (device,
+// transport) combination, and write results.json, junit.xml, messages.ndjson and
+// report.html. Exit 0 when nothing FAILed/WEDGED/ERRORed, 1 otherwise, 2 on bad input.
+import { type Command, Option } from 'commander';
+import type { Envelope } from '@cucumber/messages';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { UsageError } from '../errors.ts';
+import { hasVersion, latestVersion, listVersions, resolveClause, suggestClause } from '../../spec-refs/load.ts';
+import { buildResults } from '../../reports/results.ts';
+import { loadSpecText, type SpecText } from '../../reports/spec-text.ts';
+import { writeReports } from '../../reports/write.ts';
+import { FAILING } from '../../reports/verdict.ts';
+import { clauseInfo } from '../../steps/support/clauses.ts';
+import { execute, type Combination } from '../../steps/support/runner/execute.ts';
+import {
+  checkTagExpression, combinationExpression, findFeatureFiles, planScenarios, selectScenarios, tagValuesSeen, unknownClauses,
+} from '../../steps/support/runner/plan.ts';
+import { Progress } from '../../steps/support/runner/progress.ts';
+import type { DeviceType, TargetKind, TransportKind } from '../../steps/support/targets.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const TARGETS: TargetKind[] = ['reference', 'qemu'];
+const DEVICES: DeviceType[] = ['entropy', 'blk'];
+const TRANSPORTS: TransportKind[] = ['pci', 'mmio'];
+// Loaded by path: the catalog belongs to the emulator and may not exist in every checkout.
+const DEFECTS_MODULE = join(ROOT, 'emulator/defects.ts');
+
+export interface RunCliOptions {
+  target: string;
+  device: string;
+  transport: string;
+  defect?: string;
+  specVersion?: string;
+  specDir?: string;
+  tags?: string;
+  out: string;
+  timeoutScale: string;
+  features?: string;
+  steps?: string;
+  quiet?: boolean;
+  qemu?: string;
+}
+
+function oneOf<T extends string>(what: string, v: string, all: readonly T[], allowAll: boolean): T[] {
+  if (allowAll && v === 'all') return [...all];
+  if ((all as readonly string[]).includes(v)) return [v as T];
+  throw new UsageError(`unknown ${what} '${v}' (one of ${[...all, ...(allowAll ? ['all'] : [])].join(', ')})`);
+}
+
+async function checkDefect(name: string, target: TargetKind): Promise<void> {
+  if (target !== 'reference') throw new UsageError(`--defect needs --target reference (defects exist only in the reference emulator)`);
+  if (!existsSync(DEFECTS_MODULE)) throw new UsageError(`--defect: no defect catalog in this checkout (${relative(process.cwd(), DEFECTS_MODULE)})`);
+  const mod = (await import(DEFECTS_MODULE)) as { DEFECTS: readonly { name: string }[] };
+  if (!mod.DEFECTS.some((d) => d.name === name)) {
+    throw new UsageError(`unknown defect '${name}' (known: ${mod.DEFECTS.map((d) => d.name).join(', ')})`);
+  }
+}
+
+function suiteInfo(): { name: string; version: string; commit?: string } {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { name: string; version: string };
+  let commit: string | undefined;
+  try {
+    commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim() || undefined;
+  } catch { /* not a git checkout */ }
+  return { name: pkg.name, version: pkg.version, ...(commit ? { commit } : {}) };
+}
+
+export async function runCommand(o: RunCliOptions): Promise<number> {
+  const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  const write = (s: string): void => { process.stdout.write(s); };
+
+  // --- validate the input (UsageError → exit 2) ---
+  const [target] = oneOf('target', o.target, TARGETS, false);
+  const devices = oneOf('device', o.device, DEVICES, true);
+  const transports = oneOf('transport', o.transport, TRANSPORTS, true);
+  const timeoutScale = Number(o.timeoutScale);
+  if (!Number.isFinite(timeoutScale) || timeoutScale <= 0) throw new UsageError(`--timeout-scale must be a positive number, not '${o.timeoutScale}'`);
+  const specVersion = o.specVersion ?? latestVersion();
+  if (!hasVersion(specVersion)) throw new UsageError(`unknown spec version '${specVersion}' (known: ${listVersions().join(', ')})`);
+  if (o.defect !== undefined) await checkDefect(o.defect, target);
+  if (target === 'qemu') {
+    const { probeQemu } = await import('../../adapters/qemu/index.ts');
+    const p = await probeQemu(o.qemu);
+    if (!p.available) throw new UsageError(`--target qemu: ${p.reason ?? 'QEMU is not available'}`);
+  }
+  if (o.tags) {
+    try { checkTagExpression(o.tags); } catch (e) { throw new UsageError(`bad --tags expression '${o.tags}': ${(e as Error).message.split('\n')[0]}`); }
+  }
+  const featuresDir = o.features ? resolve(o.features) : join(ROOT, 'features');
+  if (!existsSync(featuresDir) || !statSync(featuresDir).isDirectory()) throw new UsageError(`no features folder ${featuresDir}`);
+  if (o.specDir !== undefined && !existsSync(join(o.specDir, 'main.tex'))) throw new UsageError(`--spec-dir ${o.specDir}: no main.tex (not a VIRTIO spec source folder)`);
+
+  // --- plan: parse features, every @clause: tag must resolve ---
+  const files = findFeatureFiles(featuresDir, ROOT);
+  if (!files.length) throw new UsageError(`no .feature files under ${featuresDir}`);
+  const { scenarios, errors } = planScenarios(files, ROOT);
+  if (errors.length) {
+    for (const e of errors) process.stderr.write(`virtio-cts: error: ${e.uri}:${e.line}: ${e.message}\n`);
+    return 2;
+  }
+  const unknown = unknownClauses(scenarios, (id) => resolveClause(id) !== undefined, suggestClause);
+  if (unknown.length) {
+    for (const u of unknown) {
+      process.stderr.write(`virtio-cts: error: unknown clause tag @clause:${u.id} at ${u.uri}:${u.line}${u.suggestion ? ` (did you mean ${u.suggestion}?)` : ''}\n`);
+    }
+    return 2;
+  }
+  const known = {
+    devices: [...new Set([...DEVICES, ...tagValuesSeen(scenarios, 'device')])],
+    transports: [...new Set([...TRANSPORTS, ...tagValuesSeen(scenarios, 'transport')])],
+  };
+  const combinations: (Combination & { count: number })[] = [];
+  for (const device of devices) {
+    for (const transport of transports) {
+      const tagExpression = combinationExpression(device, transport, known, o.tags);
+      const count = selectScenarios(scenarios, tagExpression).length;
+      if (count) combinations.push({ device, transport, tagExpression, count });
+    }
+  }
+  const spec: SpecText | undefined = o.specDir
+    ? loadSpecText(o.specDir, new Set(scenarios.flatMap((s) => s.clauses)))
+    : undefined;
+
+  // --- run ---
+  const progress = new Progress({ write, colour: !!process.stdout.isTTY && !process.env.NO_COLOR, quiet: !!o.quiet });
+  const envelopes: Envelope[] = [];
+  let current = 0;
+  const combos = await execute({
+    cwd: ROOT,
+    features: files,
+    steps: [o.steps ? (isAbsolute(o.steps) ? o.steps : resolve(o.steps)) : join(ROOT, 'steps/*.steps.ts')],
+    target,
+    combinations: combinations.map(({ count: _c, ...c }) => c),
+    defect: o.defect,
+    specVersion,
+    timeoutScale,
+    ...(target === 'qemu' && o.qemu ? { qemu: { binary: o.qemu } } : {}),
+    onEnvelope: (e) => {
+      envelopes.push(e);
+      if (e.testRunStarted) {
+        const c = combinations[current++];
+        if (c) progress.combination(c.device, c.transport, c.count, target);
+      }
+    },
+    onScenario: (r) => progress.scenario(r),
+  });
+
+  // --- reports ---
+  const { results } = buildResults({
+    suite: suiteInfo(),
+    spec: { version: specVersion, ...(o.specDir ? { dir: o.specDir } : {}) },
+    target: { adapter: target, device: o.device, transport: o.transport, ...(o.defect ? { defect: o.defect } : {}) },
+    ...(o.tags ? { tags: o.tags } : {}),
+    timeoutScale,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+  }, combos, (id) => clauseInfo(id, specVersion));
+  const written = writeReports(o.out, results, envelopes, spec);
+  progress.summary(results.summary, results.clauseSummary, performance.now() - t0, written.map((f) => (relative(process.cwd(), f).startsWith('..') ? f : relative(process.cwd(), f))));
+  return results.scenarios.some((s) => FAILING.has(s.verdict)) ? 1 : 0;
+}
+
+export function register(program: Command): void {
+  program.command('run')
+    .description('run the conformance scenarios against a target and write reports')
+    .addOption(new Option('--target <name>', 'target to test').choices(TARGETS).default('reference'))
+    .option('--device <type>', `device type: ${DEVICES.join(', ')} or all`, 'all')
+    .option('--transport <kind>', `transport: ${TRANSPORTS.join(', ')} or all`, 'all')
+    .option('--defect <name>', 'reference target only: inject a named defect (see `virtio-cts defects`)')
+    .option('--spec-version <version>', 'spec version for section numbers and keywords (default: the newest)')
+    .option('--spec-dir <dir>', 'VIRTIO spec source folder: quote clause text (with its OASIS notice) in report.html')
+    .option('--tags <expr>', 'only scenarios matching this Cucumber tag expression')
+    .option('--out <dir>', 'folder for results.json, junit.xml, messages.ndjson, report.html', 'reports-out')
+    .option('--timeout-scale <n>', 'multiply every timeout by n (slow machines, emulated targets)', '1')
+    .option('--features <dir>', 'folder of .feature files (default: the suite\'s features/)')
+    .option('--steps <glob>', 'step definition files (default: the suite\'s steps/*.steps.ts)')
+    .option('--qemu <path>', 'qemu-system-x86_64 binary (--target qemu)')
+    .option('--quiet', 'print only scenarios that did not pass, and the summary')
+    .action(async (o: RunCliOptions) => {
+      process.exitCode = await runCommand(o);
+    });
+}
