@@ -1,0 +1,143 @@
+// The proof that every scenario can fail (issue 3 §7): the device-role features run on the
+// defect-free reference emulator (everything PASSes or is NOT_APPLICABLE), then once per
+// defect of emulator/defects.ts on every device × transport it applies to:
+//   - some scenario of the defect's clause is not PASS,
+//   - every scenario of another clause (alsoBreaks aside) keeps its defect-free verdict
+//     (INCONCLUSIVE allowed: the defect took away a precondition, it blames no clause),
+//   - and every scenario that PASSes defect-free is failed by at least one defect
+//     (sensitivity, printed; must be 100%).
+// Cucumber loads step definitions once per process (ESM cache), so the jobs run in two
+// worker processes (2 cores), each loading support once and calling runCucumber per job.
+import { describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFECTS, defectApplies, type DefectInfo } from '../emulator/defects.ts';
+import { resolveClause } from '../spec-refs/load.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const DEVICES = ['entropy', 'blk'] as const;
+const TRANSPORTS = ['pci', 'mmio'] as const;
+type Device = (typeof DEVICES)[number];
+type Transport = (typeof TRANSPORTS)[number];
+
+interface Job { defect?: string; device: Device; transport: Transport }
+interface Row { key: string; name: string; clauses: string[]; verdict: string; message?: string }
+interface JobResult { job: Job; rows: Row[] }
+
+// Runs in a worker: `node --import tsx`, job list in argv[1] (JSON), one JSON line per job out.
+const WORKER = `
+import { loadConfiguration, loadSupport, runCucumber } from '@cucumber/cucumber/api';
+import { Writable } from 'node:stream';
+import { SUPPORT_FILES, Collector } from './steps/support/runner/execute.ts';
+import { findFeatureFiles, planScenarios, tagValuesSeen, combinationExpression } from './steps/support/runner/plan.ts';
+import { latestVersion } from './spec-refs/load.ts';
+const jobs = JSON.parse(process.argv[1]);
+const cwd = process.cwd();
+const sink = () => new Writable({ write(_c, _e, cb) { cb(); } });
+const env = { cwd, stdout: sink(), stderr: process.stderr, env: process.env };
+const features = findFeatureFiles('features', cwd);
+const { scenarios } = planScenarios(features, cwd);
+const known = { devices: ['entropy', 'blk', ...tagValuesSeen(scenarios, 'device')], transports: ['pci', 'mmio', ...tagValuesSeen(scenarios, 'transport')] };
+const { runConfiguration } = await loadConfiguration({ file: false, provided: { paths: features, import: [...SUPPORT_FILES, 'steps/*.steps.ts'], format: [] } }, env);
+const support = await loadSupport(runConfiguration, env);
+for (const job of jobs) {
+  const c = new Collector({ device: job.device, transport: job.transport });
+  const params = { target: 'reference', device: job.device, transport: job.transport, timeoutScale: 1, specVersion: latestVersion(), ...(job.defect ? { defect: job.defect } : {}) };
+  await runCucumber({ ...runConfiguration, support,
+    sources: { ...runConfiguration.sources, tagExpression: combinationExpression(job.device, job.transport, known) },
+    runtime: { ...runConfiguration.runtime, worldParameters: params } }, env, (e) => c.add(e));
+  const rows = c.results.map((r) => ({ key: r.uri + ':' + r.line + ' ' + r.name, name: r.name, clauses: r.clauses, verdict: r.verdict, message: r.message }));
+  process.stdout.write(JSON.stringify({ job, rows }) + '\\n');
+}
+`;
+
+function runWorker(jobs: Job[]): Promise<JobResult[]> {
+  return new Promise((res, rej) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', WORKER, JSON.stringify(jobs)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    p.stdout.on('data', (d: Buffer) => { out += d; });
+    p.stderr.on('data', (d: Buffer) => { err += d; });
+    p.on('error', rej);
+    p.on('close', (code) => {
+      if (code !== 0) return rej(new Error(`matrix worker exited ${code}: ${err.slice(-2000)}`));
+      res(out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as JobResult));
+    });
+  });
+}
+
+const combos = DEVICES.flatMap((device) => TRANSPORTS.map((transport) => ({ device, transport })));
+const comboKey = (j: { device: string; transport: string }): string => `${j.device}/${j.transport}`;
+
+async function runMatrix(): Promise<JobResult[]> {
+  const jobs: Job[] = [...combos];
+  for (const d of DEFECTS) for (const c of combos) if (defectApplies(d, c.device, c.transport)) jobs.push({ defect: d.name, ...c });
+  const halves: Job[][] = [[], []];
+  jobs.forEach((j, i) => halves[i % 2]!.push(j));
+  return (await Promise.all(halves.map(runWorker))).flat();
+}
+
+const OK_UNRELATED = new Set(['PASS', 'NOT_APPLICABLE', 'INCONCLUSIVE']);
+
+describe('defect matrix: every scenario passes defect-free and is failed by a defect of its clause', () => {
+  it('defect clause IDs resolve in the clause index', () => {
+    const bad = DEFECTS.flatMap((d) => [d.clause, ...(d.alsoBreaks ?? [])].filter((id) => !resolveClause(id)).map((id) => `${d.name}: ${id}`));
+    expect(bad).toEqual([]);
+  });
+
+  it('runs the matrix', { timeout: 300_000 }, async () => {
+    const t0 = Date.now();
+    const results = await runMatrix();
+    const baseline = new Map<string, Map<string, Row>>();
+    for (const r of results.filter((r) => !r.job.defect)) baseline.set(comboKey(r.job), new Map(r.rows.map((x) => [x.key, x])));
+
+    const problems: string[] = [];
+    // 1. Defect-free: PASS or NOT_APPLICABLE everywhere, and PASS somewhere.
+    const passedSomewhere = new Set<string>();
+    const everyScenario = new Set<string>();
+    for (const [combo, rows] of baseline) {
+      for (const r of rows.values()) {
+        everyScenario.add(r.key);
+        if (r.verdict === 'PASS') passedSomewhere.add(r.key);
+        else if (r.verdict !== 'NOT_APPLICABLE') problems.push(`defect-free ${combo}: ${r.key} → ${r.verdict} (${r.message ?? ''})`);
+      }
+    }
+    for (const k of everyScenario) if (!passedSomewhere.has(k)) problems.push(`defect-free: ${k} never PASSes on any device × transport`);
+
+    // 2. Each defect: its clause is hit; unrelated scenarios keep their verdict.
+    const failedBy = new Map<string, string[]>();
+    const byDefect = new Map<string, JobResult[]>();
+    for (const r of results) if (r.job.defect) byDefect.set(r.job.defect, [...(byDefect.get(r.job.defect) ?? []), r]);
+    for (const d of DEFECTS) {
+      const runs = byDefect.get(d.name) ?? [];
+      if (!runs.length) { problems.push(`${d.name}: applies to no device × transport`); continue; }
+      const own = new Set([d.clause, ...(d.alsoBreaks ?? [])]);
+      let hit = false;
+      for (const run of runs) {
+        const base = baseline.get(comboKey(run.job))!;
+        for (const r of run.rows) {
+          const mine = r.clauses.some((c) => own.has(c));
+          if (mine && r.verdict !== 'PASS' && base.get(r.key)?.verdict === 'PASS') {
+            if (r.clauses.includes(d.clause)) hit = true;
+            failedBy.set(r.key, [...(failedBy.get(r.key) ?? []), d.name]);
+          }
+          if (!mine && !(d as DefectInfo).breaksDriver) {
+            const b = base.get(r.key)?.verdict;
+            if (r.verdict !== b && !OK_UNRELATED.has(r.verdict)) {
+              problems.push(`${d.name} on ${comboKey(run.job)}: unrelated ${r.key} → ${r.verdict} (defect-free ${b}): ${r.message ?? ''}`);
+            }
+          }
+        }
+      }
+      if (!hit) problems.push(`${d.name}: no scenario of ${d.clause} goes from PASS to non-PASS`);
+    }
+
+    // 3. Sensitivity: every scenario that PASSes defect-free is failed by some defect.
+    const unbroken = [...passedSomewhere].filter((k) => !failedBy.has(k));
+    for (const k of unbroken) problems.push(`no defect fails ${k}`);
+    const pct = passedSomewhere.size ? (100 * (passedSomewhere.size - unbroken.length)) / passedSomewhere.size : 0;
+    console.log(`defect matrix: ${results.length} runs, ${passedSomewhere.size} scenarios, sensitivity ${pct.toFixed(1)}% (${passedSomewhere.size - unbroken.length}/${passedSomewhere.size}), ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    expect(problems).toEqual([]);
+    expect(pct).toBe(100);
+  });
+});
