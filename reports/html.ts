@@ -2,6 +2,7 @@
 // summary and filters, failures first with clause / expected / observed, then the
 // clause × scenario matrix grouped by area (columns = device/transport combinations),
 // then every scenario. Clause text and the OASIS notice only when the run had --spec-dir.
+import { compareSections } from './aggregate.ts';
 import { SEVERITY, VERDICTS, type Verdict } from './verdict.ts';
 import type { Results, ResultsClause, ResultsScenario } from './results.ts';
 import type { SpecText } from './spec-text.ts';
@@ -53,12 +54,19 @@ export function reportHtml(r: Results, spec?: SpecText): string {
 
   const areaRows = r.areas.map((a) => `<tr><td>${esc(a.area)}</td><td class="num">${VERDICTS.reduce((n, v) => n + a.clauses[v], 0)}</td>${VERDICTS.map((v) => `<td class="num ${a.clauses[v] ? `c-${v}` : 'zero'}">${a.clauses[v]}</td>`).join('')}<td class="num">${a.scenarios}</td></tr>`).join('');
 
+  // The same scenario failing the same way on several device/transport runs is one card.
   const problems = r.scenarios.filter((s) => NOT_OK.includes(s.verdict)).sort((a, b) => SEVERITY.indexOf(a.verdict) - SEVERITY.indexOf(b.verdict));
-  const problemCards = problems.map((s) => {
+  const groups = new Map<string, ResultsScenario[]>();
+  for (const s of problems) {
+    const k = `${s.uri}:${s.line}|${s.verdict}|${s.messages.join('|')}`;
+    groups.set(k, [...(groups.get(k) ?? []), s]);
+  }
+  const problemCards = [...groups.values()].map((ss) => {
+    const s = ss[0];
     const v = s.violation;
-    const i = sIndex.get(s.id);
+    const runs = ss.map((x) => `<a class="combo" href="#s${sIndex.get(x.id)}">${esc(x.device)}/${esc(x.transport)}</a>`).join(' ');
     return `<article class="problem" data-verdict="${s.verdict}">
-      <h3>${badge(s.verdict)} <a href="#s${i}">${esc(s.name)}</a> <span class="combo">${esc(s.device)}/${esc(s.transport)}</span></h3>
+      <h3>${badge(s.verdict)} ${esc(s.name)} <span class="runs">${runs}</span></h3>
       <p class="where">${esc(s.uri)}:${s.line}${s.step ? ` — at step “${esc(s.step)}”` : ''}</p>
       ${v ? `<dl>
         <dt>Clause</dt><dd>${clauseRef(clauses.get(v.clause), v.clause)}${clauses.get(v.clause)?.label ? ` <span class="label">${esc(shortLabel(clauses.get(v.clause)!.label))}</span>` : ''}</dd>
@@ -71,7 +79,9 @@ export function reportHtml(r: Results, spec?: SpecText): string {
 
   const areas = [...new Set(r.clauses.map((c) => c.area))];
   const matrix = areas.map((area) => {
-    const cs = r.clauses.filter((c) => c.area === area);
+    // Failures first, then document order.
+    const cs = r.clauses.filter((c) => c.area === area)
+      .sort((a, b) => SEVERITY.indexOf(a.verdict) - SEVERITY.indexOf(b.verdict) || compareSections(a.section ?? '', b.section ?? '') || (a.ordinal ?? 0) - (b.ordinal ?? 0));
     const rows = cs.map((c) => {
       const cells = combos.map((combo) => {
         const chips = c.scenarios
@@ -84,15 +94,15 @@ export function reportHtml(r: Results, spec?: SpecText): string {
       const t = text(c.id);
       return `<tr class="clause" data-verdict="${c.verdict}" id="c-${esc(c.id)}">
         <td>${badge(c.verdict)}</td>
-        <td><code>${esc(c.id)}</code><div class="label">${esc(shortLabel(c.label))}</div>${t ? `<details><summary>clause text</summary>${t}</details>` : ''}</td>
+        <td class="cid"><code>${esc(c.id)}</code><div class="label">${esc(shortLabel(c.label))}</div>${t ? `<details><summary>clause text</summary>${t}</details>` : ''}</td>
         <td class="sec">${c.section !== null ? `§${esc(c.section)} ¶${esc(c.ordinal)}` : '—'}</td>
         <td class="kw">${esc(c.keywords.join(' / '))}</td>${cells}</tr>`;
     }).join('\n');
     const counts = VERDICTS.filter((v) => cs.some((c) => c.verdict === v)).map((v) => `${cs.filter((c) => c.verdict === v).length} ${badge(v)}`).join(' ');
     return `<section class="area" data-area="${esc(area)}">
       <h3>${esc(area)} <span class="counts">${cs.length} clauses: ${counts}</span></h3>
-      <table class="matrix"><thead><tr><th>Verdict</th><th>Clause</th><th>Section</th><th>Keywords</th>${combos.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead>
-      <tbody>${rows}</tbody></table></section>`;
+      <div class="scroll"><table class="matrix"><thead><tr><th>Verdict</th><th>Clause</th><th>Section</th><th>Keywords</th>${combos.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead>
+      <tbody>${rows}</tbody></table></div></section>`;
   }).join('\n');
 
   const scenarioRows = r.scenarios.map((s, i) => `<tr class="scenario" id="s${i}" data-verdict="${s.verdict}">
@@ -121,7 +131,7 @@ export function reportHtml(r: Results, spec?: SpecText): string {
   <h3>Clauses per area</h3>
   <table class="areas"><thead><tr><th>Area</th><th>Clauses</th>${VERDICTS.map((v) => `<th>${v === 'NOT_APPLICABLE' ? 'N/A' : v}</th>`).join('')}<th>Scenarios</th></tr></thead><tbody>${areaRows}</tbody></table>
 </section>
-<section id="failures"><h2>Failures, warnings and problems <span class="counts">${problems.length}</span></h2>
+<section id="failures"><h2>Failures, warnings and problems <span class="counts">${problems.length} scenario runs</span></h2>
 ${problemCards || '<p class="allgood">Every scenario passed or was not applicable.</p>'}
 </section>
 <section id="matrix"><h2>Clauses × scenarios</h2>
@@ -152,10 +162,10 @@ ${VERDICTS.map((v) => `.v-${v}.badge,.chip.v-${v}{background:var(--${v})}.card.v
 .card input{grid-column:1/3;justify-self:start;margin:0}.card .name{grid-column:1/3;font-weight:700;font-size:12px}.card .n,.card .n2{font-size:20px;font-weight:700;text-align:right}.card .n2{font-size:14px}.card .unit{color:var(--mut);font-size:12px}
 .card.off{opacity:.4}.hint{color:var(--mut);margin:4px 0}.filterbar input{width:360px;padding:4px 8px}#shown{color:var(--mut);margin-left:8px}
 .problem{border:1px solid var(--line);border-radius:6px;padding:8px 12px;margin:8px 0}.problem h3{margin:0 0 4px;font-size:15px}.problem .where{margin:0;color:var(--mut);font-size:12px}
-.problem dl{display:grid;grid-template-columns:90px 1fr;gap:2px 8px;margin:8px 0 0}.problem dt{color:var(--mut)}.problem dd{margin:0}.observed{font-weight:600;color:var(--FAIL)}
+.problem dl{display:grid;grid-template-columns:90px 1fr;gap:2px 8px;margin:8px 0 0}.problem dt{color:var(--mut)}.problem dd{margin:0}.observed{font-weight:600}
 .combo{font-weight:400;color:var(--mut);font-size:12px}.sec{color:var(--mut);white-space:nowrap}.label{color:var(--mut);font-size:12px}.kw{font-size:12px;white-space:nowrap}
-.chip{display:block;margin:1px 0;padding:1px 6px;border-radius:4px;color:#fff;font-size:11px;text-decoration:none;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:260px}
-.none{color:#c0c4c8}.matrix td.cell{min-width:140px}.area h3 .counts,.counts{font-weight:400;color:var(--mut);font-size:13px}
+.chip{display:block;margin:1px 0;padding:1px 6px;border-radius:4px;color:#fff;font-size:11px;text-decoration:none;white-space:nowrap;overflow:hidden;text-overflow:ellipsis;max-width:230px}
+.none{color:#c0c4c8}.matrix td.cell{min-width:140px;max-width:240px}.cid{min-width:300px}.cid code{white-space:nowrap}.scroll{overflow-x:auto}.runs a.combo{display:inline-block;border:1px solid var(--line);border-radius:4px;padding:0 5px;margin-left:2px;text-decoration:none}.area h3 .counts,.counts{font-weight:400;color:var(--mut);font-size:13px}
 blockquote.spec{margin:6px 0;padding:4px 10px;border-left:3px solid #8c959f;background:#f6f8fa;font-size:13px}
 pre.notice{white-space:pre-wrap;font-size:11px;background:#f6f8fa;padding:8px;border:1px solid var(--line)}.msg{max-width:520px}
 .scenarios td.where{font-size:12px;color:var(--mut);white-space:nowrap}.allgood{color:var(--PASS);font-weight:600}
