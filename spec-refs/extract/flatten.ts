@@ -32,9 +32,9 @@ export function flatten(dir: string, root = 'main.tex'): Flat {
   const refs: { file: string; line: number }[] = [];
   const stack: string[] = [];
 
-  const visit = (file: string): void => {
+  const visit = (file: string, from: string): void => {
     const path = join(dir, file);
-    if (!existsSync(path)) throw new SpecSyntaxError(`${stack.at(-1) ?? file}: \\input of missing file ${file}`);
+    if (!existsSync(path)) throw new SpecSyntaxError(`${from}: \\input of missing file ${file}`);
     if (stack.includes(file)) throw new SpecSyntaxError(`${file}: \\input cycle (${stack.join(' → ')})`);
     stack.push(file);
     const src = readFileSync(path, 'utf8').replace(/\r\n?/g, '\n').split('\n');
@@ -54,30 +54,35 @@ export function flatten(dir: string, root = 'main.tex'): Flat {
         let name = m[1].trim();
         if (!name.endsWith('.tex') && !existsSync(join(dir, name))) name += '.tex';
         lines.push(line.slice(0, m.index)); refs.push({ file, line: i + 1 });
-        visit(name);
+        visit(name, `${file}:${i + 1}`);
         line = line.slice(m.index + m[0].length);
       }
       lines.push(line); refs.push({ file, line: i + 1 });
     }
     stack.pop();
   };
-  visit(root);
+  visit(root, root);
 
   let text = lines.join('\n');
   const lineStarts: number[] = new Array(lines.length);
   for (let i = 0, off = 0; i < lines.length; i++) { lineStarts[i] = off; off += lines[i].length + 1; }
 
-  text = resolveLatexdiff(text);
-  const code: [number, number][] = [];
-  const re = /\\begin\{lstlisting\}/g;
-  for (let m; (m = re.exec(text));) {
-    const end = text.indexOf('\\end{lstlisting}', m.index);
-    if (end < 0) throw new SpecSyntaxError('unterminated lstlisting', m.index);
-    const stop = end + '\\end{lstlisting}'.length;
-    code.push([m.index, stop]);
-    re.lastIndex = stop;
+  const flat: Flat = { text, lineStarts, lineRefs: refs, code: [] };
+  try {
+    flat.text = text = resolveLatexdiff(text);
+    const re = /\\begin\{lstlisting\}/g;
+    for (let m; (m = re.exec(text));) {
+      const end = text.indexOf('\\end{lstlisting}', m.index);
+      if (end < 0) throw new SpecSyntaxError('unterminated lstlisting', m.index);
+      const stop = end + '\\end{lstlisting}'.length;
+      flat.code.push([m.index, stop]);
+      re.lastIndex = stop;
+    }
+  } catch (e) {
+    if (e instanceof SpecSyntaxError && e.offset !== undefined) throw new SpecSyntaxError(`${sourceOf(flat, e.offset)}: ${e.message}`);
+    throw e;
   }
-  return { text, lineStarts, lineRefs: refs, code };
+  return flat;
 }
 
 /** Replace latexdiff residue by spaces of the same length (offsets stay valid). */
