@@ -9,7 +9,7 @@ import type { MmioTransport } from './mmio-transport.ts';
 import type { PciTransport } from './pci-transport.ts';
 import type { Transport } from './transport.ts';
 import { SplitRingDriver, allocateParts } from '../virtio/split-ring-driver.ts';
-import { DriverError, waitFor } from './wait.ts';
+import { DriverError, TIMEOUT, waitFor } from './wait.ts';
 
 /** A split virtqueue bound to this driver's transport (see virtio/split-ring-driver.ts). */
 export type Virtqueue = SplitRingDriver;
@@ -89,6 +89,25 @@ export class Driver {
     await this.transport.reset();
     this.queues.clear();
     if (this.pci?.msix) await this.pci.setConfigVector(0);
+  }
+
+  /**
+   * Write 0 to the status and poll it for up to timeoutMs × scale; return the last value
+   * read instead of throwing (0 = the reset completed), for scenarios that check reset.
+   */
+  async tryReset(timeoutMs = TIMEOUT.reset): Promise<number> {
+    await this.transport.setStatus(0);
+    let last = await this.transport.getStatus();
+    const deadline = performance.now() + this.timeout(timeoutMs);
+    while (last !== 0 && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 1));
+      last = await this.transport.getStatus();
+    }
+    if (last === 0) {
+      this.queues.clear();
+      if (this.pci?.msix) await this.pci.setConfigVector(0);
+    }
+    return last;
   }
 
   /**
