@@ -56,6 +56,8 @@ export function driverSuite(label: string, make: TargetFactory, skip: boolean): 
         expect(b.queues).toHaveLength(0);
         await drv().reset();
         expect(await drv().transport.getStatus()).toBe(0);
+        await drv().transport.setStatus(ACKNOWLEDGE);
+        expect(await drv().tryReset()).toBe(0);
       });
 
       it('entropy request: bytes written, used len within the buffer, a used-buffer notification', async () => {
