@@ -244,6 +244,24 @@ describe.skipIf(!have('v1.0-cs04'))('extractSpec across versions (needs ../share
     }
   });
 
+  // §2.4: minted IDs (label + fingerprint) that survive unchanged between versions; the
+  // csd01 rows give the same figures as the doc's wd02 rows.
+  it.each([
+    ['v1.0-cs04', 'v1.1-cs01', 343, 513, 301, 19],
+    ['v1.1-cs01', 'v1.2-cs01', 513, 933, 490, 0],
+    ['v1.2-cs01', 'v1.3-csd01', 933, 1119, 914, 0],
+    ['v1.3-csd01', 'v1.4-cs01', 1119, 1462, 1113, 0],
+    ['v1.2-cs01', 'v1.4-cs01', 933, 1462, 909, 0],
+  ] as const)('%s → %s: dev/drv IDs carried unchanged as in §2.4', (a, b, na, nb, unchanged, moved) => {
+    const norm = (v: string) => normative(spec(v));
+    const [A, B] = [norm(a), norm(b)];
+    const ids = new Set(B.map((c) => c.mintedId));
+    const fps = new Set(B.map((c) => c.fingerprint));
+    expect([A.length, B.length]).toEqual([na, nb]);
+    expect(A.filter((c) => ids.has(c.mintedId))).toHaveLength(unchanged);
+    expect(A.filter((c) => !ids.has(c.mintedId) && fps.has(c.fingerprint))).toHaveLength(moved);
+  });
+
   it('numbers v1.0 2.4.8 The Virtqueue Used Ring and handles its latexdiff residue', () => {
     const x = spec('v1.0-cs04');
     expect(sectionByTitle(x, 'The Virtqueue Used Ring')).toEqual(['2.4.8']);
