@@ -4,4 +4,6 @@ import { createQemuTarget, probeQemu } from '../adapters/qemu/index.ts';
 import { driverSuite } from './testing/suite.ts';
 
 const probe = await probeQemu();
-driverSuite(`QEMU${probe.available ? ` ${probe.version}` : ` (${probe.reason})`}`, (o) => createQemuTarget(o), !probe.available);
+driverSuite(`QEMU${probe.available ? ` ${probe.version}` : ` (${probe.reason})`}`, (o) => createQemuTarget(o), !probe.available, {
+  trailingIndirectUnsupported: true,
+});
