@@ -197,4 +197,23 @@ describe('split ring, driver side', () => {
     expect(m.u16(vq.avail + AVAIL.idx)).toBe(65540 & 0xffff);
     expect(vq.lastUsedIdx()).toBe(65540 & 0xffff);
   });
+
+  it('kick notifies only when the decision says so (or forced); waitUsed times out as wedged', async () => {
+    const m = new ArrayMemory();
+    let sent = 0;
+    const vq = await SplitRingDriver.allocate(m, { size: 4, index: 2, notify: async () => { sent++; } });
+    await vq.add([{ addr: 0x8000, len: 4, write: true }]);
+    expect(await vq.kick()).toBe(true);
+    m.setU16(vq.used + USED.flags, VIRTQ_USED_F_NO_NOTIFY);
+    await vq.add([{ addr: 0x8000, len: 4, write: true }]);
+    expect(await vq.kick()).toBe(false);
+    expect(await vq.kick({ force: true })).toBe(true);
+    expect(sent).toBe(2);
+    expect(vq.notificationsSent).toBe(2);
+    const e = await vq.waitUsed(10).catch((x) => x);
+    expect(e.wedged).toBe(true);
+    expect(e.message).toMatch(/queue 2/);
+    pushUsed(m, vq, 0, 4);
+    expect((await vq.waitUsed(100)).id).toBe(0);
+  });
 });
