@@ -221,11 +221,16 @@ export class SplitRingDevice {
    */
   async shouldNotify(oldUsedIdx: number): Promise<boolean> {
     if (this.opts.eventIdx) {
+      // avail.flags means nothing here (2.7.7.2): only used_event counts.
+      if (this.defect('honours-no-interrupt-with-event-idx') && (await this.availFlags() & VIRTQ_AVAIL_F_NO_INTERRUPT)) return false;
+      if (this.defect('notifies-before-used-event')) return true;
       const ev = await this.usedEvent();
       // Off-by-one variant of vring_need_event: one buffer late.
       if (this.defect('ignores-used-event')) return needEvent((ev + 1) & 0xffff, this.usedIdx, oldUsedIdx);
       return needEvent(ev, this.usedIdx, oldUsedIdx);
     }
+    // Without EVENT_IDX used_event means nothing: only avail.flags counts.
+    if (this.defect('uses-used-event-without-event-idx') && !needEvent(await this.usedEvent(), this.usedIdx, oldUsedIdx)) return false;
     const flags = await this.availFlags();
     if (flags & VIRTQ_AVAIL_F_NO_INTERRUPT) return this.defect('notifies-despite-no-interrupt');
     return !this.defect('no-notify-when-flags-zero');

@@ -1,0 +1,69 @@
+// Reference target: the emulator's devices in-process, behind the same Bus/GuestMemory
+// contract and at the same places as the QEMU adapter (PCI 00:01.0 with INTx on GSI 21;
+// MMIO window at microvm's last transport slot, GSI 47), so the same driver code and
+// scenarios run on both.
+import { UsageError } from '../../cli/errors.ts';
+import { DEFECTS, createDevice, findDefect, GuestRam, type BlkModel } from '../../emulator/index.ts';
+import type { DeviceLocation, Target } from '../types.ts';
+import { ReferenceBus } from './bus.ts';
+import { ReferenceMemory } from './memory.ts';
+
+export interface ReferenceTargetOptions {
+  device: 'entropy' | 'blk';
+  transport: 'pci' | 'mmio';
+  defect?: string;
+  timeoutScale?: number;
+  blk?: { readOnly?: boolean; capacitySectors?: number; serial?: string };
+}
+
+export interface ReferenceTarget extends Target {
+  /** blk only: grow the disk by 8 sectors and signal a configuration change. */
+  changeConfig?(): Promise<void>;
+}
+
+/** Guest RAM size; allocations start at 1 MiB as on q35/microvm. */
+export const RAM_SIZE = 32 * 1024 * 1024;
+/** Same as adapters/qemu: q35 slot 1, INTA routed to GSI 21. */
+export const PCI_SLOT = 1;
+export const PCI_IRQ_LINE = 21;
+/** Same as adapters/qemu: microvm's transport slot 23 at 0xfeb02e00, GSI 47. */
+export const MMIO_BASE = 0xfeb02e00;
+export const MMIO_IRQ_LINE = 47;
+export const CAPACITY_STEP_SECTORS = 8;
+
+export async function createReferenceTarget(o: ReferenceTargetOptions): Promise<ReferenceTarget> {
+  if (o.device !== 'entropy' && o.device !== 'blk') throw new UsageError(`unknown device '${String(o.device)}' (valid: entropy, blk)`);
+  if (o.transport !== 'pci' && o.transport !== 'mmio') throw new UsageError(`unknown transport '${String(o.transport)}' (valid: pci, mmio)`);
+  if (o.defect !== undefined && !findDefect(o.defect)) {
+    throw new UsageError(`unknown defect '${o.defect}' (valid: ${DEFECTS.map((d) => d.name).join(', ')})`);
+  }
+  const ram = new GuestRam(RAM_SIZE);
+  const emu = createDevice({ device: o.device, transport: o.transport, ram, defect: o.defect, mmioBase: MMIO_BASE, blk: o.blk });
+  let location: DeviceLocation;
+  let bus: ReferenceBus;
+  if (emu.pci) {
+    const address = { bus: 0, device: PCI_SLOT, fn: 0 };
+    location = { transport: 'pci', address, irqLine: PCI_IRQ_LINE };
+    bus = new ReferenceBus({ ram, pci: { address, fn: emu.pci, irqLine: PCI_IRQ_LINE } });
+  } else {
+    location = { transport: 'mmio', base: MMIO_BASE, irqLine: MMIO_IRQ_LINE };
+    bus = new ReferenceBus({ ram, mmio: { window: emu.mmio!, irqLine: MMIO_IRQ_LINE } });
+  }
+  const defect = emu.device.defects.active ? `, defect ${emu.device.defects.active.name}` : '';
+  const target: ReferenceTarget = {
+    description: `reference ${o.device} (virtio-${o.transport}${defect})`,
+    bus,
+    mem: new ReferenceMemory(ram),
+    location,
+    timeoutScale: o.timeoutScale ?? 1,
+    close: async () => {},
+  };
+  if (o.device === 'blk') {
+    const blk = emu.model as BlkModel;
+    target.changeConfig = async () => {
+      blk.resize(blk.capacity + CAPACITY_STEP_SECTORS);
+      emu.device.configChanged();
+    };
+  }
+  return target;
+}

@@ -1,0 +1,234 @@
+// The defect catalog: named deviations of the reference devices, each breaking exactly
+// one spec clause. A run selects one with --defect NAME; the device takes the deviation
+// only at the point where it implements the rule (`if (defects.on('name'))`), so every
+// other clause keeps holding. The suite proves each scenario can fail by running it
+// against the defect of its clause (tests/defect-matrix.test.ts).
+
+export type DefectDevice = 'entropy' | 'blk';
+export type DefectTransport = 'pci' | 'mmio';
+
+export interface DefectInfo {
+  name: string;
+  clause: string;
+  devices: DefectDevice[];
+  /** Absent = both transports. */
+  transports?: DefectTransport[];
+  summary: string;
+  /** Other clause IDs that necessarily fail too (reason in a comment next to the entry). */
+  alsoBreaks?: string[];
+  /**
+   * Set when the defect leaves the suite's driver unable to initialise the device at all
+   * on this transport (a required capability is missing), so every other scenario on it
+   * fails too. The reason is the value.
+   */
+  breaksDriver?: string;
+}
+
+/**
+ * Every clause ID the catalog uses, in one table (v1.4-cs01 IDs, spec-extraction.md §5.1
+ * and the committed index). Fix an ID here and every defect follows.
+ */
+export const CLAUSE = {
+  usedLen: 'dev/core/virtqueues/the-virtqueue-used-ring#d50e44f4',
+  offerPrerequisite: 'dev/core/feature-bits#c168304e',
+  offerUndefined: 'dev/core/feature-bits#6eabe65a',
+  acceptSubset: 'dev/core/feature-bits#8e5e2226',
+  renegotiate: 'dev/core/feature-bits#82457834',
+  beforeDriverOk: 'dev/core/device-status-field#6173f019',
+  resetStatus: 'dev/core/device-reset#3c77b259',
+  afterReset: 'dev/core/device-reset#45355193',
+  version1: 'dev/reserved#605018ce',
+  configBeforeFeaturesOk: 'dev/core/device-configuration-space#dcc61455',
+  writeReadable: 'dev/core/virtqueues/the-virtqueue-descriptor-table#303b1ca3',
+  writeDescTable: 'dev/core/virtqueues/the-virtqueue-descriptor-table#8a81b0c7',
+  descLayout: 'dev/core/message-framing#e0f78532',
+  indirectWriteFlag: 'dev/core/virtqueues/the-virtqueue-descriptor-table/indirect-descriptors#6d148687',
+  indirectAfterDirect: 'dev/core/virtqueues/the-virtqueue-descriptor-table/indirect-descriptors#5a914a16',
+  noInterruptHonoured: 'dev/core/virtqueues/used-buffer-notification-suppression#1e4eb6c7',
+  notifyFlagsZero: 'dev/core/virtqueues/used-buffer-notification-suppression#253cf9ee',
+  usedEventIgnoredWithoutEventIdx: 'dev/core/virtqueues/used-buffer-notification-suppression#28bbee95',
+  usedEventReached: 'dev/core/virtqueues/used-buffer-notification-suppression#bf14a864',
+  usedEventNotReached: 'dev/core/virtqueues/used-buffer-notification-suppression#4060e4ed',
+  noInterruptIgnoredWithEventIdx: 'dev/core/virtqueues/used-buffer-notification-suppression#ec18853a',
+  usedFlags01: 'dev/core/virtqueues/available-buffer-notification-suppression#f9d8255d',
+  usedFlags0EventIdx: 'dev/core/virtqueues/available-buffer-notification-suppression#29a11fea',
+  spurious: 'dev/core/virtqueues/available-buffer-notification-suppression#43f0058c',
+  pciVendor: 'dev/pci/pci-device-discovery#c6a7eb77',
+  pciDevice: 'dev/pci/pci-device-discovery#18ada0c9',
+  commonCap: 'dev/pci/pci-device-layout/common-configuration-structure-layout#65adf37d',
+  featureWindow: 'dev/pci/pci-device-layout/common-configuration-structure-layout#1174c62d',
+  pciConfigGeneration: 'dev/pci/pci-device-layout/common-configuration-structure-layout#dcc67076',
+  pciReset: 'dev/pci/pci-device-layout/common-configuration-structure-layout#ae302d9e',
+  queueEnableReset: 'dev/pci/pci-device-layout/common-configuration-structure-layout#0655533c',
+  queueSizePow2: 'dev/pci/pci-device-layout/common-configuration-structure-layout#882aa4ad',
+  notifyCap: 'dev/pci/pci-device-layout/notification-capability#822daf55',
+  notifyMultiplier: 'dev/pci/pci-device-layout/notification-capability#43b982c2',
+  isrCap: 'dev/pci/pci-device-layout/isr-status-capability#555537f9',
+  isrReadClear: 'dev/pci/pci-device-layout/isr-status-capability#3a7442c5',
+  msixNoVector: 'dev/pci/pci-specific-initialization-and-device-operation/device-initialization/msi-x-vector-configuration#fbe4a5bc',
+  mmioMagic: 'dev/mmio/mmio-device-register-layout#e2184120',
+  mmioVersion: 'dev/mmio/mmio-device-register-layout#d4432878',
+  mmioReset: 'dev/mmio/mmio-device-register-layout#c11f2e6a',
+  mmioConfigGeneration: 'dev/mmio/mmio-device-register-layout#1bc2dbd7',
+  mmioQueueNotReady: 'dev/mmio/mmio-device-register-layout#5eb8a3aa',
+  entropyBytes: 'dev/entropy/device-operation#d8fd1519',
+  blkOfferFlush: 'dev/blk/device-initialization#6a887818',
+  blkPadding: 'dev/blk/device-initialization#e9a84363',
+  blkReadOnly: 'dev/blk/device-operation#e179b42a',
+  blkUnknownFlags: 'dev/blk/device-operation#853b5ae3',
+  blkDiscardUnmap: 'dev/blk/device-operation#15b3fd2f',
+  blkWriteZeroes: 'dev/blk/device-operation#6511626b',
+} as const;
+
+const BOTH: DefectDevice[] = ['entropy', 'blk'];
+const BLK: DefectDevice[] = ['blk'];
+
+export const DEFECTS: readonly DefectInfo[] = [
+  // --- virtqueue: used ring -------------------------------------------------------
+  { name: 'used-len-too-long', clause: CLAUSE.usedLen, devices: BOTH,
+    summary: 'reports the whole chain length (readable + writable) as used len instead of the bytes written' },
+  // --- feature bits ---------------------------------------------------------------
+  // CONFIG_WCE requires FLUSH (virtio/features.ts); dropping FLUSH also breaks the blk
+  // SHOULD to offer FLUSH (WARN).
+  { name: 'offers-feature-without-prerequisite', clause: CLAUSE.offerPrerequisite, devices: BLK,
+    alsoBreaks: [CLAUSE.blkOfferFlush],
+    summary: 'offers VIRTIO_BLK_F_CONFIG_WCE without VIRTIO_BLK_F_FLUSH, which it requires' },
+  { name: 'offers-undefined-feature', clause: CLAUSE.offerUndefined, devices: BOTH,
+    summary: 'offers feature bit 50, which the spec does not define' },
+  { name: 'rejects-valid-feature-subset', clause: CLAUSE.acceptSubset, devices: BOTH,
+    summary: 'refuses FEATURES_OK when the driver accepts VIRTIO_F_VERSION_1 alone' },
+  { name: 'renegotiation-fails', clause: CLAUSE.renegotiate, devices: BOTH,
+    summary: 'refuses FEATURES_OK after a reset once features were negotiated' },
+  { name: 'no-version-1', clause: CLAUSE.version1, devices: BOTH,
+    summary: 'does not offer VIRTIO_F_VERSION_1 (and does not insist on it)' },
+  // --- device status, reset, configuration -----------------------------------------
+  { name: 'consumes-before-driver-ok', clause: CLAUSE.beforeDriverOk, devices: BOTH,
+    summary: 'processes available buffers on a notification before DRIVER_OK' },
+  { name: 'notifies-before-driver-ok', clause: CLAUSE.beforeDriverOk, devices: BOTH,
+    summary: 'sends a used buffer notification for a notification before DRIVER_OK (without using the buffer)' },
+  // On PCI the same observable is the PCI reset clause too.
+  { name: 'status-nonzero-after-reset', clause: CLAUSE.resetStatus, devices: BOTH,
+    alsoBreaks: [CLAUSE.pciReset],
+    summary: 'after a reset from a non-zero status, device status keeps reading the old value' },
+  { name: 'works-after-reset', clause: CLAUSE.afterReset, devices: BOTH,
+    summary: 'keeps the virtqueues of before a reset and uses them (and notifies) on a notification' },
+  { name: 'config-unreadable-before-features-ok', clause: CLAUSE.configBeforeFeaturesOk, devices: BLK,
+    summary: 'device-specific configuration reads 0 until FEATURES_OK is set' },
+  // --- descriptor table, framing, indirect -----------------------------------------
+  { name: 'writes-device-readable-buffer', clause: CLAUSE.writeReadable, devices: BLK,
+    summary: 'zero-fills the device-readable buffers of a request after reading them' },
+  { name: 'writes-descriptor-table', clause: CLAUSE.writeDescTable, devices: BOTH,
+    summary: 'clears the flags of the head descriptor of each chain it uses' },
+  { name: 'assumes-descriptor-layout', clause: CLAUSE.descLayout, devices: BLK,
+    summary: 'expects the request header in one descriptor of at least 16 bytes; fails the request (IOERR) otherwise' },
+  { name: 'indirect-write-flag-rejected', clause: CLAUSE.indirectWriteFlag, devices: BOTH,
+    summary: 'treats WRITE on a descriptor that refers to an indirect table as an error (DEVICE_NEEDS_RESET)' },
+  { name: 'indirect-after-direct-unsupported', clause: CLAUSE.indirectAfterDirect, devices: BOTH,
+    summary: 'treats an indirect descriptor after direct ones as an error (DEVICE_NEEDS_RESET)' },
+  // --- notification suppression ----------------------------------------------------
+  { name: 'notifies-despite-no-interrupt', clause: CLAUSE.noInterruptHonoured, devices: BOTH,
+    summary: 'without EVENT_IDX, notifies even when avail.flags has VIRTQ_AVAIL_F_NO_INTERRUPT' },
+  { name: 'no-notify-when-flags-zero', clause: CLAUSE.notifyFlagsZero, devices: BOTH,
+    summary: 'without EVENT_IDX, never sends a used buffer notification' },
+  { name: 'uses-used-event-without-event-idx', clause: CLAUSE.usedEventIgnoredWithoutEventIdx, devices: BOTH,
+    summary: 'without EVENT_IDX, still suppresses notifications by used_event' },
+  { name: 'ignores-used-event', clause: CLAUSE.usedEventReached, devices: BOTH,
+    summary: 'with EVENT_IDX, compares used_event off by one and notifies one buffer late' },
+  { name: 'notifies-before-used-event', clause: CLAUSE.usedEventNotReached, devices: BOTH,
+    summary: 'with EVENT_IDX, notifies after every buffer regardless of used_event' },
+  { name: 'honours-no-interrupt-with-event-idx', clause: CLAUSE.noInterruptIgnoredWithEventIdx, devices: BOTH,
+    summary: 'with EVENT_IDX, suppresses notifications when avail.flags has VIRTQ_AVAIL_F_NO_INTERRUPT' },
+  { name: 'bad-used-flags', clause: CLAUSE.usedFlags01, devices: BOTH,
+    summary: 'without EVENT_IDX, writes 2 into used.flags' },
+  { name: 'used-flags-set-with-event-idx', clause: CLAUSE.usedFlags0EventIdx, devices: BOTH,
+    summary: 'with EVENT_IDX, sets VIRTQ_USED_F_NO_NOTIFY in used.flags' },
+  { name: 'spurious-notification-breaks', clause: CLAUSE.spurious, devices: BOTH,
+    summary: 'a notification with no new buffers puts the device into DEVICE_NEEDS_RESET' },
+  // --- PCI ---------------------------------------------------------------------------
+  { name: 'wrong-vendor-id', clause: CLAUSE.pciVendor, devices: BOTH, transports: ['pci'],
+    summary: 'PCI vendor ID 0x1AF5' },
+  { name: 'wrong-device-id', clause: CLAUSE.pciDevice, devices: BOTH, transports: ['pci'],
+    summary: 'PCI device ID one above 0x1040 + virtio device ID' },
+  { name: 'no-common-cfg', clause: CLAUSE.commonCap, devices: BOTH, transports: ['pci'],
+    breaksDriver: 'without a common configuration capability no driver can initialise the device',
+    summary: 'omits the common configuration capability from the capability list' },
+  { name: 'no-notify-cap', clause: CLAUSE.notifyCap, devices: BOTH, transports: ['pci'],
+    breaksDriver: 'without a notification capability no driver can notify the device',
+    summary: 'omits the notification capability from the capability list' },
+  { name: 'no-isr-cap', clause: CLAUSE.isrCap, devices: BOTH, transports: ['pci'],
+    summary: 'omits the ISR status capability from the capability list' },
+  { name: 'odd-notify-multiplier', clause: CLAUSE.notifyMultiplier, devices: BOTH, transports: ['pci'],
+    summary: 'notify_off_multiplier 6 (neither 0 nor a power of 2)' },
+  { name: 'feature-window-ignored', clause: CLAUSE.featureWindow, devices: BOTH, transports: ['pci'],
+    summary: 'device_feature shows feature bits 0-31 whatever device_feature_select says' },
+  { name: 'static-config-generation', clause: CLAUSE.pciConfigGeneration, devices: BLK, transports: ['pci'],
+    summary: 'config_generation never changes, also when the configuration does' },
+  { name: 'queue-enable-kept-after-reset', clause: CLAUSE.queueEnableReset, devices: BOTH, transports: ['pci'],
+    summary: 'queue_enable keeps reading 1 after a reset' },
+  { name: 'non-pow2-queue-size', clause: CLAUSE.queueSizePow2, devices: BOTH, transports: ['pci'],
+    summary: 'queue_size reads 100 (not a power of 2) as the maximum queue size' },
+  { name: 'isr-not-cleared-on-read', clause: CLAUSE.isrReadClear, devices: BOTH, transports: ['pci'],
+    summary: 'reading the ISR status does not clear it' },
+  { name: 'msix-mapping-failure-hidden', clause: CLAUSE.msixNoVector, devices: BOTH, transports: ['pci'],
+    summary: 'a queue/config MSI-X vector beyond the table reads back as written instead of NO_VECTOR' },
+  // --- MMIO --------------------------------------------------------------------------
+  { name: 'bad-magic', clause: CLAUSE.mmioMagic, devices: BOTH, transports: ['mmio'],
+    summary: 'MagicValue reads 0x76697274 (byte-swapped)' },
+  { name: 'mmio-version-1', clause: CLAUSE.mmioVersion, devices: BOTH, transports: ['mmio'],
+    summary: 'Version reads 1 although the register layout is version 2' },
+  { name: 'mmio-reset-keeps-interrupt', clause: CLAUSE.mmioReset, devices: BOTH, transports: ['mmio'],
+    summary: 'a reset leaves InterruptStatus as it was' },
+  { name: 'mmio-static-config-generation', clause: CLAUSE.mmioConfigGeneration, devices: BLK, transports: ['mmio'],
+    summary: 'ConfigGeneration never changes, also when the configuration does' },
+  { name: 'mmio-uses-queue-not-ready', clause: CLAUSE.mmioQueueNotReady, devices: BOTH, transports: ['mmio'],
+    summary: 'processes a queue whose addresses are set on a notification although QueueReady is 0' },
+  // --- entropy -------------------------------------------------------------------------
+  { name: 'entropy-no-bytes', clause: CLAUSE.entropyBytes, devices: ['entropy'],
+    summary: 'returns requests with used len 0 and writes nothing' },
+  // --- blk -----------------------------------------------------------------------------
+  { name: 'blk-no-flush', clause: CLAUSE.blkOfferFlush, devices: BLK,
+    summary: 'does not offer VIRTIO_BLK_F_FLUSH' },
+  { name: 'blk-padding-nonzero', clause: CLAUSE.blkPadding, devices: BLK,
+    summary: 'configuration padding bytes unused0 and unused1 read 0xff' },
+  { name: 'blk-ro-write-succeeds', clause: CLAUSE.blkReadOnly, devices: BLK,
+    summary: 'with VIRTIO_BLK_F_RO offered, writes the data and reports VIRTIO_BLK_S_OK' },
+  { name: 'blk-unknown-flags-accepted', clause: CLAUSE.blkUnknownFlags, devices: BLK,
+    summary: 'discard and write zeroes ignore unknown flags instead of VIRTIO_BLK_S_UNSUPP' },
+  { name: 'blk-discard-unmap-accepted', clause: CLAUSE.blkDiscardUnmap, devices: BLK,
+    summary: 'discard with the unmap flag set completes with VIRTIO_BLK_S_OK instead of VIRTIO_BLK_S_UNSUPP' },
+  { name: 'blk-write-zeroes-not-zero', clause: CLAUSE.blkWriteZeroes, devices: BLK,
+    summary: 'write zeroes with unmap set deallocates nothing and leaves the old data readable' },
+];
+
+const NAMES = new Set(DEFECTS.map((d) => d.name));
+
+export function findDefect(name: string): DefectInfo | undefined {
+  return DEFECTS.find((d) => d.name === name);
+}
+
+export function defectApplies(d: DefectInfo, device: DefectDevice, transport: DefectTransport): boolean {
+  return d.devices.includes(device) && (d.transports === undefined || d.transports.includes(transport));
+}
+
+/**
+ * The active defect of one device instance. `on(name)` is true only for the selected
+ * defect, and only when it applies to this device type and transport.
+ */
+export class Defects {
+  readonly active?: DefectInfo;
+
+  constructor(name: string | undefined, device: DefectDevice, transport: DefectTransport) {
+    if (name === undefined) return;
+    const d = findDefect(name);
+    if (!d) throw new Error(`unknown defect '${name}'`);
+    if (defectApplies(d, device, transport)) this.active = d;
+  }
+
+  on(name: string): boolean {
+    // A hook with a misspelt name would silently never fire: refuse it.
+    if (!NAMES.has(name)) throw new Error(`defect hook for unknown defect '${name}'`);
+    return this.active?.name === name;
+  }
+
+  static none(): Defects { return new Defects(undefined, 'entropy', 'pci'); }
+}

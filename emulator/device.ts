@@ -1,0 +1,277 @@
+// The transport-independent part of a reference virtio device (spec 2, 3): device
+// status, feature negotiation, virtqueue state, device configuration and its
+// generation, reset, and processing of available buffers on a notification. A
+// transport (emulator/pci.ts, emulator/mmio.ts) maps registers onto this and turns
+// its interrupt requests into ISR/MSI-X/INTx or InterruptStatus.
+import { type DeviceType } from '../virtio/ids.ts';
+import { VIRTIO_F, bit, hasBit, missingPrerequisites } from '../virtio/features.ts';
+import { RingError, SplitRingDevice, type Chain } from '../virtio/split-ring-device.ts';
+import { DESC, DESC_SIZE } from '../virtio/split-ring.ts';
+import { DEVICE_NEEDS_RESET, DRIVER_OK, FEATURES_OK } from '../virtio/status.ts';
+import { VIRTIO_MSI_NO_VECTOR } from '../virtio/pci.ts';
+import type { Defects } from './defects.ts';
+import { DmaError, type GuestRam } from './ram.ts';
+
+/** What a device model sees while it handles one chain. */
+export interface ChainContext {
+  ring: SplitRingDevice;
+  chain: Chain;
+  /** Features negotiated at FEATURES_OK. */
+  features: bigint;
+  defects: Defects;
+  /** Guest RAM, for the rare deviation that writes outside the writable buffers. */
+  ram: GuestRam;
+}
+
+/** A device type (entropy, blk): queues, feature bits, configuration, request handling. */
+export interface DeviceModel {
+  readonly type: Extract<DeviceType, 'entropy' | 'blk'>;
+  readonly deviceId: number;
+  readonly numQueues: number;
+  queueMaxSize(q: number): number;
+  /** Device-type feature bits offered (the core adds the reserved bits it supports). */
+  offeredFeatures(): bigint;
+  /** The device-specific configuration as it is now (empty when the type has none). */
+  config(): Uint8Array;
+  writeConfig(offset: number, data: Uint8Array): void;
+  /** Handle one chain of queue `q`; returns the number of bytes written (used len). */
+  process(q: number, ctx: ChainContext): Promise<number>;
+  reset(): void;
+}
+
+/** Where a transport receives the device's interrupt requests. */
+export interface InterruptSink {
+  queue(q: number): void;
+  config(): void;
+  /** The device was reset: clear pending interrupt state. */
+  reset(): void;
+}
+
+export interface QueueState {
+  maxSize: number;
+  size: number;
+  desc: number;
+  driver: number;
+  device: number;
+  enabled: boolean;
+  /** queue_enable reads 1 although the queue is off (a defect). */
+  enabledReadback: boolean;
+  msixVector: number;
+  ring?: SplitRingDevice;
+}
+
+/** Reserved feature bits the reference devices implement (chapter 6). */
+const CORE_FEATURES = bit(VIRTIO_F.VERSION_1) | bit(VIRTIO_F.INDIRECT_DESC) | bit(VIRTIO_F.EVENT_IDX);
+/** A bit the spec does not define anywhere (for the offers-undefined-feature defect). */
+const UNDEFINED_FEATURE_BIT = 50;
+
+export class VirtioDevice {
+  status = 0;
+  driverFeatures = 0n;
+  /** Features in force since FEATURES_OK was accepted. */
+  features = 0n;
+  configGeneration = 0;
+  configMsixVector = VIRTIO_MSI_NO_VECTOR;
+  queues: QueueState[] = [];
+  /** Why the device last set DEVICE_NEEDS_RESET (for debugging; never read by scenarios). */
+  lastError?: string;
+  irq: InterruptSink = { queue: () => {}, config: () => {}, reset: () => {} };
+  private negotiatedOnce = false;
+  private statusReadback?: number;
+  /** Queues from before the last reset, kept only by the works-after-reset defect. */
+  private ghosts: (QueueState | undefined)[] = [];
+
+  constructor(readonly model: DeviceModel, readonly ram: GuestRam, readonly defects: Defects, readonly transport: 'pci' | 'mmio') {
+    this.queues = this.freshQueues();
+  }
+
+  private freshQueues(): QueueState[] {
+    return Array.from({ length: this.model.numQueues }, (_, q) => {
+      const real = this.model.queueMaxSize(q);
+      const max = real > 0 && this.defects.on('non-pow2-queue-size') ? 100 : real;
+      return { maxSize: max, size: max, desc: 0, driver: 0, device: 0, enabled: false, enabledReadback: false, msixVector: VIRTIO_MSI_NO_VECTOR };
+    });
+  }
+
+  // --- features ------------------------------------------------------------------------
+
+  offeredFeatures(): bigint {
+    let f = this.model.offeredFeatures() | CORE_FEATURES;
+    if (this.defects.on('no-version-1')) f &= ~bit(VIRTIO_F.VERSION_1);
+    if (this.defects.on('offers-undefined-feature')) f |= bit(UNDEFINED_FEATURE_BIT);
+    return f;
+  }
+
+  /** 32-bit window `sel` of the offered features. */
+  deviceFeatureWindow(sel: number): number {
+    if (sel > 1) return 0;
+    return Number((this.offeredFeatures() >> BigInt(32 * sel)) & 0xffffffffn);
+  }
+
+  driverFeatureWindow(sel: number): number {
+    if (sel > 1) return 0;
+    return Number((this.driverFeatures >> BigInt(32 * sel)) & 0xffffffffn);
+  }
+
+  writeDriverFeatureWindow(sel: number, value: number): void {
+    // Feature bits are fixed once FEATURES_OK is set (3.1.1).
+    if (this.status & FEATURES_OK || sel > 1) return;
+    const shift = BigInt(32 * sel);
+    this.driverFeatures = (this.driverFeatures & ~(0xffffffffn << shift)) | (BigInt(value >>> 0) << shift);
+  }
+
+  /** May the driver's feature set be accepted at FEATURES_OK (2.2.2)? */
+  private acceptable(f: bigint): boolean {
+    const offered = this.offeredFeatures();
+    if ((f & ~offered) !== 0n) return false;
+    if (missingPrerequisites(this.model.type, f).length > 0) return false;
+    // A modern-only device may refuse a driver that does not accept VERSION_1 (6.2).
+    if (!hasBit(f, VIRTIO_F.VERSION_1) && !this.defects.on('no-version-1')) return false;
+    if (this.defects.on('rejects-valid-feature-subset') && f === bit(VIRTIO_F.VERSION_1) && offered !== f) return false;
+    if (this.defects.on('renegotiation-fails') && this.negotiatedOnce) return false;
+    return true;
+  }
+
+  // --- status and reset ----------------------------------------------------------------
+
+  readStatus(): number {
+    return this.statusReadback ?? this.status;
+  }
+
+  writeStatus(value: number): void {
+    value &= 0xff;
+    if (value === 0) { this.reset(); return; }
+    this.statusReadback = undefined;
+    const added = value & ~this.status;
+    if (added & FEATURES_OK) {
+      if (this.acceptable(this.driverFeatures)) {
+        this.features = this.driverFeatures;
+        this.negotiatedOnce = true;
+      } else {
+        value &= ~FEATURES_OK;
+      }
+    }
+    // DEVICE_NEEDS_RESET is the device's to set; the driver cannot clear it either.
+    this.status = (value & ~DEVICE_NEEDS_RESET) | (this.status & DEVICE_NEEDS_RESET);
+  }
+
+  reset(): void {
+    const before = this.status;
+    this.ghosts = this.defects.on('works-after-reset') ? this.queues.map((q) => (q.enabled ? q : undefined)) : [];
+    const keepEnable = this.defects.on('queue-enable-kept-after-reset');
+    const old = this.queues;
+    this.status = 0;
+    this.driverFeatures = 0n;
+    this.features = 0n;
+    this.configMsixVector = VIRTIO_MSI_NO_VECTOR;
+    this.queues = this.freshQueues();
+    if (keepEnable) this.queues.forEach((q, i) => { q.enabledReadback = old[i].enabled || old[i].enabledReadback; });
+    this.model.reset();
+    this.irq.reset();
+    this.statusReadback = before !== 0 && this.defects.on('status-nonzero-after-reset') ? before : undefined;
+  }
+
+  /** Enter the error state (2.1.2): DEVICE_NEEDS_RESET, and tell a running driver. */
+  needsReset(reason: string): void {
+    this.lastError = reason;
+    if (this.status & DEVICE_NEEDS_RESET) return;
+    this.status |= DEVICE_NEEDS_RESET;
+    if (this.status & DRIVER_OK) this.irq.config();
+  }
+
+  // --- configuration -------------------------------------------------------------------
+
+  readConfig(offset: number, width: number): number {
+    if (this.defects.on('config-unreadable-before-features-ok') && !(this.status & FEATURES_OK)) return 0;
+    const cfg = this.model.config();
+    let v = 0;
+    for (let i = width - 1; i >= 0; i--) v = v * 256 + (offset + i < cfg.length ? cfg[offset + i] : 0);
+    return v;
+  }
+
+  writeConfig(offset: number, width: number, value: number): void {
+    const b = new Uint8Array(width);
+    for (let i = 0; i < width; i++) b[i] = Math.floor(value / 256 ** i) & 0xff;
+    this.model.writeConfig(offset, b);
+  }
+
+  configSize(): number { return this.model.config().length; }
+
+  /** The device changed its configuration: new generation, and a notification once running. */
+  configChanged(): void {
+    const frozen = this.defects.on('static-config-generation') || this.defects.on('mmio-static-config-generation');
+    if (!frozen) this.configGeneration = (this.configGeneration + 1) & 0xff;
+    if (this.status & DRIVER_OK) this.irq.config();
+  }
+
+  // --- virtqueues ----------------------------------------------------------------------
+
+  enableQueue(q: number): void {
+    const qs = this.queues[q];
+    if (!qs || qs.enabled) return;
+    qs.enabled = true;
+    qs.ring = this.makeRing(qs);
+  }
+
+  private makeRing(qs: QueueState): SplitRingDevice | undefined {
+    try {
+      return new SplitRingDevice(this.ram, { size: qs.size, desc: qs.desc, driver: qs.driver, device: qs.device }, {
+        eventIdx: hasBit(this.features, VIRTIO_F.EVENT_IDX),
+        indirect: hasBit(this.features, VIRTIO_F.INDIRECT_DESC),
+        defect: (n) => this.defects.on(n),
+      });
+    } catch (e) {
+      if (e instanceof RingError) { this.needsReset(e.message); return undefined; }
+      throw e;
+    }
+  }
+
+  /** An available-buffer notification for queue `q`. */
+  async notify(q: number): Promise<void> {
+    if (this.status & DEVICE_NEEDS_RESET) return;
+    const qs = this.queues[q];
+    if (!qs) return;
+    const driverOk = (this.status & DRIVER_OK) !== 0;
+    if (!qs.enabled) {
+      const ghost = this.ghosts[q];
+      if (ghost?.ring && this.defects.on('works-after-reset')) { await this.process(q, ghost.ring); return; }
+      if (driverOk && qs.desc && qs.driver && qs.device && this.defects.on('mmio-uses-queue-not-ready')) {
+        qs.ring ??= this.makeRing(qs);
+        if (qs.ring) await this.process(q, qs.ring);
+      }
+      return;
+    }
+    if (!qs.ring) return;
+    if (!driverOk) {
+      if (this.defects.on('consumes-before-driver-ok')) await this.process(q, qs.ring);
+      else if (this.defects.on('notifies-before-driver-ok')) this.irq.queue(q);
+      return;
+    }
+    await this.process(q, qs.ring);
+  }
+
+  /** Use every available chain, then publish used idx and decide the notification. */
+  private async process(q: number, ring: SplitRingDevice): Promise<void> {
+    try {
+      const oldUsed = ring.usedIdx;
+      if (await ring.pending() === 0 && this.defects.on('spurious-notification-breaks')) {
+        throw new RingError('notification without new buffers');
+      }
+      for (;;) {
+        const chain = await ring.pop();
+        if (!chain) break;
+        let len = await this.model.process(q, { ring, chain, features: this.features, defects: this.defects, ram: this.ram });
+        if (this.defects.on('used-len-too-long')) len = chain.readableLen + chain.writableLen;
+        if (this.defects.on('writes-descriptor-table')) {
+          await this.ram.write(ring.layout.desc + chain.head * DESC_SIZE + DESC.flags, new Uint8Array(2));
+        }
+        await ring.push(chain.head, len);
+      }
+      await ring.suppressNotifications(false);
+      if (ring.usedIdx !== oldUsed && await ring.shouldNotify(oldUsed)) this.irq.queue(q);
+    } catch (e) {
+      if (e instanceof RingError || e instanceof DmaError) { this.needsReset(e.message); return; }
+      throw e;
+    }
+  }
+}

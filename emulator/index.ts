@@ -1,0 +1,42 @@
+// Reference devices: build a device model on a transport, with an optional defect.
+import { Defects } from './defects.ts';
+import { VirtioDevice, type DeviceModel } from './device.ts';
+import { MmioWindow } from './mmio.ts';
+import { BlkModel, type BlkModelOptions } from './models/blk.ts';
+import { EntropyModel } from './models/entropy.ts';
+import { PciFunction } from './pci.ts';
+import type { GuestRam } from './ram.ts';
+
+export { DEFECTS, CLAUSE, Defects, findDefect, defectApplies, type DefectInfo } from './defects.ts';
+export { VirtioDevice, type DeviceModel } from './device.ts';
+export { PciFunction } from './pci.ts';
+export { MmioWindow } from './mmio.ts';
+export { GuestRam, DmaError } from './ram.ts';
+export { BlkModel } from './models/blk.ts';
+export { EntropyModel } from './models/entropy.ts';
+
+export interface EmulatedDeviceOptions {
+  device: 'entropy' | 'blk';
+  transport: 'pci' | 'mmio';
+  ram: GuestRam;
+  defect?: string;
+  /** MMIO only: where the register window sits. */
+  mmioBase?: number;
+  blk?: BlkModelOptions;
+}
+
+export interface EmulatedDevice {
+  device: VirtioDevice;
+  model: DeviceModel;
+  pci?: PciFunction;
+  mmio?: MmioWindow;
+}
+
+export function createDevice(o: EmulatedDeviceOptions): EmulatedDevice {
+  const defects = new Defects(o.defect, o.device, o.transport);
+  const model = o.device === 'blk' ? new BlkModel(o.blk ?? {}, defects) : new EntropyModel();
+  const device = new VirtioDevice(model, o.ram, defects, o.transport);
+  if (o.transport === 'pci') return { device, model, pci: new PciFunction(device, { ram: o.ram }) };
+  if (o.mmioBase === undefined) throw new Error('createDevice: mmioBase is required for the mmio transport');
+  return { device, model, mmio: new MmioWindow(device, o.mmioBase) };
+}
