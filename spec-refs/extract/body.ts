@@ -26,7 +26,9 @@ const LISTS = new Set(['itemize', 'itemize*', 'enumerate', 'enumerate*', 'descri
 const TABLES = new Set(['tabular', 'tabular*', 'tabularx', 'longtable']);
 const DROP_ENVS = new Set(['note', 'figure']);
 const UNWRAP = new Set(['field', 'emph', 'textit', 'textbf', 'texttt', 'textsc', 'textsl', 'underline', 'mbox', 'hbox', 'textrm', 'textsf', 'url', 'path', 'text']);
-const DROP_WITH_ARG = new Set(['label', 'footnote', 'footnotetext', 'index', 'vspace', 'hspace', 'caption', 'includegraphics', 'setlength', 'addtocounter', 'setcounter']);
+const DROP_WITH_ARG = new Set(['label', 'footnote', 'footnotetext', 'index', 'vspace', 'hspace', 'caption', 'includegraphics', 'cline', 'lstset', 'lstinputlisting']);
+/** Commands whose first N braced arguments are dropped (the last one, if any, is text). */
+const DROP_ARGS: Record<string, number> = { setlength: 2, addtocounter: 2, setcounter: 2, multirow: 2, textcolor: 1, color: 1 };
 const ESC: Record<string, string> = { _: '_', '%': '%', '&': '&', '#': '#', $: '$', '{': '{', '}': '}', ' ': ' ', ',': ' ', '\\': ' ' };
 
 /** Tokens emitted while scanning; folded into the tree by build(). */
@@ -137,13 +139,13 @@ export function convertBody(src: string, base: number, lo: number, hi: number): 
       return j;
     }
     if (DROP_WITH_ARG.has(name.replace(/\*$/, ''))) {
-      const g = readGroup(s, j);
-      if (name === 'setlength' || name === 'addtocounter' || name === 'setcounter') {
-        const g2 = g && readGroup(s, g.end);
-        return g2 ? g2.end : g ? g.end : j;
-      }
-      if (name === 'includegraphics') { const o = readOptional(s, j); const g2 = readGroup(s, o ? o.end : j); return g2 ? g2.end : j; }
+      const o = /^\s*\[/.test(s.slice(j, j + 10)) && name !== 'footnote' ? readOptional(s, j) : null;
+      const g = readGroup(s, o ? o.end : j);
       return g ? g.end : j;
+    }
+    if (name in DROP_ARGS) {
+      for (let k = 0; k < DROP_ARGS[name]; k++) { const g = readGroup(s, j); if (g) j = g.end; }
+      return j;
     }
     if (name === 'ref' || name === 'nameref' || name === 'autoref' || name === 'pageref') {
       const g = readGroup(s, j);

@@ -1,5 +1,5 @@
-// Brace-balanced scanning primitives over LaTeX source (chosen over a parser library by
-// measurement, see bench/spec-refs.ts and the extractor README in index.ts).
+// Brace-balanced scanning primitives over LaTeX source (chosen over a LaTeX parser library
+// by measurement: see the figures in bench/spec-refs.ts).
 
 /** Malformed TeX or a broken \input tree; `offset` is into the flattened text when known. */
 export class SpecSyntaxError extends Error {
