@@ -141,8 +141,9 @@ export function canonical(u: Unit, code: string[]): string {
 }
 
 /** The string that is hashed. The prototype that minted the published example IDs dropped
- *  every '*' from it ("$*$" hashes as "$$", spec-extraction.md §5.1, 4.1.4.3.1 ¶3); we do
- *  the same so those IDs stay valid. */
+ *  every '*' from it ("$*$" hashes as "$$", spec-extraction.md §5.1, 4.1.4.3.1 ¶3) —
+ *  presumably it marked \field{} as *x* and stripped the stars while unwrapping, i.e. before
+ *  whitespace was collapsed, which is the order used here (no example can tell). */
 export function hashForm(canonicalText: string): string {
-  return canonicalText.replace(/\*/g, '').replace(/[\s.;:,]+$/, '');
+  return collapse(canonicalText.replace(/\*/g, '')).replace(/[\s.;:,]+$/, '');
 }
