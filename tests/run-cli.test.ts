@@ -1,0 +1,134 @@
+// `virtio-cts run` end to end, as a user runs it: exit codes (0 clean, 1 with a defect or
+// a failing scenario, 2 for bad input) and the four report files, valid.
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Ajv2020 from 'ajv/dist/2020.js';
+import { convert } from 'xmlbuilder2';
+import { RESULTS_SCHEMA, type Results } from '../reports/results.ts';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const FIX = 'tests/fixtures/run';
+const HAVE_REFERENCE = existsSync(join(ROOT, 'adapters/reference/index.ts'));
+
+function run(args: string[]): { code: number | null; stdout: string; stderr: string; out: string; cleanup(): void } {
+  const out = mkdtempSync(join(tmpdir(), 'cts-run-'));
+  const p = spawnSync(process.execPath, ['cli/bin.mjs', 'run', '--out', out, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } });
+  return { code: p.status, stdout: p.stdout, stderr: p.stderr, out, cleanup: () => rmSync(out, { recursive: true, force: true }) };
+}
+
+const validate = new Ajv2020.default({ allErrors: true, strict: false }).compile(RESULTS_SCHEMA);
+
+function checkReports(out: string): Results {
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
+  expect(validate(results), JSON.stringify(validate.errors)).toBe(true);
+  const junit = convert(readFileSync(join(out, 'junit.xml'), 'utf8'), { format: 'object' }) as { testsuites: Record<string, string> };
+  expect(Number(junit.testsuites['@tests'])).toBe(results.scenarios.length);
+  const envelopes = readFileSync(join(out, 'messages.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(envelopes.filter((e) => e.testRunStarted).length).toBe(results.target.combinations.length);
+  expect(envelopes.filter((e) => e.testCaseFinished).length).toBe(results.scenarios.length);
+  const html = readFileSync(join(out, 'report.html'), 'utf8');
+  expect(html).toMatch(/^<!DOCTYPE html>/);
+  expect(html).toContain(`data-count="scenarios-PASS">${results.summary.PASS}<`);
+  return results;
+}
+
+describe('virtio-cts run (fixture scenarios: every verdict)', () => {
+  it('maps each outcome to its verdict, filters by @device/@transport, exits 1 and writes valid reports', () => {
+    const r = run(['--features', `${FIX}/features`, '--steps', `${FIX}/steps/*.steps.ts`, '--device', 'entropy', '--transport', 'all']);
+    try {
+      expect(r.code, r.stderr).toBe(1);
+      const res = checkReports(r.out);
+      const v = (name: string, t = 'pci') => res.scenarios.find((s) => s.name === name && s.transport === t)?.verdict;
+      expect(v('a MUST clause holds')).toBe('PASS');
+      expect(v('a MUST clause is broken')).toBe('FAIL');
+      expect(v('a SHOULD clause is broken')).toBe('WARN');
+      expect(v('a mixed clause broken at SHOULD level')).toBe('WARN');
+      expect(v('the harness throws')).toBe('ERROR');
+      expect(v('the target wedges')).toBe('WEDGED');
+      expect(v('a step times out')).toBe('WEDGED');
+      expect(v('not applicable')).toBe('NOT_APPLICABLE');
+      expect(v('a step is undefined')).toBe('ERROR');
+      expect(v('only for blk')).toBeUndefined();
+      expect(v('only for mmio', 'pci')).toBeUndefined();
+      expect(v('only for mmio', 'mmio')).toBe('PASS');
+      const fail = res.scenarios.find((s) => s.verdict === 'FAIL')!;
+      expect(fail.messages[0]).toMatch(/^dev\/core\/device-reset#3c77b259 \(§2\.4\.1 ¶1, MUST\): expected status 0; observed status 0x0f$/);
+      expect(r.stdout).toMatch(/FAIL +entropy\/pci › a MUST clause is broken tests\/fixtures\/run\/features\/outcomes\.feature:10/);
+      expect(r.stdout).toMatch(/\d+ scenarios: .*PASS/);
+    } finally { r.cleanup(); }
+  });
+
+  it('exits 0 when nothing FAILed, WEDGED or ERRORed (WARN and NOT_APPLICABLE allowed); --tags filters', () => {
+    const ok = run(['--features', `${FIX}/features`, '--steps', `${FIX}/steps/*.steps.ts`, '--device', 'entropy', '--transport', 'mmio', '--quiet',
+      '--tags', '@transport:mmio']);
+    try {
+      expect(ok.code, ok.stderr).toBe(0);
+      const res = checkReports(ok.out);
+      expect(res.scenarios.map((s) => s.name)).toEqual(['only for mmio']);
+      expect(res.run.tags).toBe('@transport:mmio');
+    } finally { ok.cleanup(); }
+  });
+});
+
+describe('virtio-cts run: bad input exits 2 with one line', () => {
+  it('refuses an unknown @clause tag, naming the tag and file:line', () => {
+    const r = run(['--features', `${FIX}/bad-tag`, '--steps', `${FIX}/steps/*.steps.ts`]);
+    try {
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toBe('virtio-cts: error: unknown clause tag @clause:dev/core/no-such-clause#0badc0de at tests/fixtures/run/bad-tag/unknown.feature:8');
+      expect(existsSync(join(r.out, 'results.json'))).toBe(false);
+    } finally { r.cleanup(); }
+  });
+  it.each([
+    [['--defect', 'no-such-defect'], /unknown defect 'no-such-defect' \(known: .*used-len-too-long/],
+    [['--device', 'net'], /unknown device 'net' \(one of entropy, blk, all\)/],
+    [['--transport', 'ccw'], /unknown transport 'ccw'/],
+    [['--target', 'vfio'], /argument 'vfio' is invalid/],
+    [['--timeout-scale', 'fast'], /--timeout-scale must be a positive number/],
+    [['--spec-version', 'v0.9'], /unknown spec version 'v0.9'/],
+    [['--tags', '@a and'], /bad --tags expression/],
+    [['--no-such-option'], /unknown option/],
+    [['--features', '/nonexistent/features'], /no features folder/],
+    [['--spec-dir', '/nonexistent/spec'], /not a VIRTIO spec source folder/],
+    [['--target', 'qemu', '--defect', 'used-len-too-long'], /--defect needs --target reference/],
+  ])('%j', (args, msg) => {
+    const r = run(args);
+    try {
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    } finally { r.cleanup(); }
+  });
+});
+
+describe.skipIf(!HAVE_REFERENCE)('virtio-cts run on the reference target (the suite\'s own features)', () => {
+  it('passes defect-free and writes the four reports; --spec-dir quotes clause text with the OASIS notice', () => {
+    const r = run(['--device', 'entropy', '--transport', 'pci', '--spec-dir', join(ROOT, '../shared/virtio-spec/v1.4-cs01'), '--quiet']);
+    try {
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const res = checkReports(r.out);
+      expect(res.scenarios.length).toBeGreaterThan(10);
+      expect(res.scenarios.every((s) => s.verdict === 'PASS' || s.verdict === 'NOT_APPLICABLE')).toBe(true);
+      expect(res.target.description).toMatch(/reference|emulator/i);
+      const html = readFileSync(join(r.out, 'report.html'), 'utf8');
+      expect(html).toContain('id="notice"');
+      expect(html).toContain('Copyright © OASIS Open');
+      expect(html).toContain('<blockquote class="spec"');
+    } finally { r.cleanup(); }
+  });
+
+  it('exits 1 with a defect and FAILs the defect\'s clause', () => {
+    const r = run(['--device', 'entropy', '--transport', 'pci', '--defect', 'used-len-too-long', '--quiet']);
+    try {
+      expect(r.code).toBe(1);
+      const res = checkReports(r.out);
+      expect(res.target.defect).toBe('used-len-too-long');
+      expect(res.clauses.find((c) => c.id === 'dev/core/virtqueues/the-virtqueue-used-ring#d50e44f4')?.verdict).toBe('FAIL');
+      expect(r.stdout).toMatch(/FAIL .*used-ring#d50e44f4 \(§2\.7\.8\.2 ¶2, MUST\)/s);
+    } finally { r.cleanup(); }
+  });
+});
