@@ -1,0 +1,406 @@
+// Each defect, triggered, changes exactly the observable of its clause: a probe reads
+// that observable through the registers (hand-written driver, no scenario code) on the
+// defect-free device and on the defective one, for every device type and transport the
+// defect declares. A control next to the trigger shows the defect stays dormant
+// otherwise.
+import { describe, expect, it } from 'vitest';
+import { createReferenceTarget, type ReferenceTarget } from '../adapters/reference/index.ts';
+import { MiniDriver, type Ring } from '../adapters/reference/mini-driver.ts';
+import {
+  BLK_REQ_HDR_SIZE, SECTOR_SIZE, VIRTIO_BLK_F, VIRTIO_BLK_T, encodeDiscardWz, encodeReqHeader,
+} from '../virtio/blk.ts';
+import { VIRTIO_F, bit, missingPrerequisites, undefinedBits } from '../virtio/features.ts';
+import { MSIX_CAP, MSIX_CTRL_ENABLE } from '../virtio/pci.ts';
+import { VIRTQ_AVAIL_F_NO_INTERRUPT } from '../virtio/split-ring.ts';
+import { ACKNOWLEDGE, DEVICE_NEEDS_RESET, DRIVER, DRIVER_OK, FEATURES_OK } from '../virtio/status.ts';
+import { DEFECTS, Defects, defectApplies, findDefect, type DefectDevice, type DefectTransport } from './defects.ts';
+
+const V1 = bit(VIRTIO_F.VERSION_1);
+const EVIDX = V1 | bit(VIRTIO_F.EVENT_IDX);
+const INDIRECT = V1 | bit(VIRTIO_F.INDIRECT_DESC);
+const RUNNING = ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK;
+
+interface Ctx { device: DefectDevice; transport: DefectTransport; defect?: string; blk?: { readOnly?: boolean } }
+
+async function open(c: Ctx): Promise<{ t: ReferenceTarget; d: MiniDriver }> {
+  const t = await createReferenceTarget({ device: c.device, transport: c.transport, defect: c.defect, blk: c.blk });
+  return { t, d: await MiniDriver.open(t) };
+}
+
+async function up(c: Ctx, features = V1): Promise<{ t: ReferenceTarget; d: MiniDriver; q: Ring }> {
+  const { t, d } = await open(c);
+  if (!await d.negotiate(features)) throw new Error('FEATURES_OK refused');
+  const q = await d.setupQueue(0, 8);
+  await d.setStatus(RUNNING);
+  return { t, d, q };
+}
+
+/** One request the device can serve whatever its type: entropy bytes, or blk GET_ID. */
+async function anyRequest(q: Ring, o: { indirect?: boolean; indirectWrite?: boolean } = {}) {
+  const mem = q.drv.t.mem;
+  const t = q.drv.t as ReferenceTarget;
+  if (!t.changeConfig) {
+    const buf = await mem.alloc(64);
+    return q.request([{ addr: buf, len: 64, write: true }], o);
+  }
+  const hdr = await mem.alloc(BLK_REQ_HDR_SIZE);
+  await mem.write(hdr, encodeReqHeader(VIRTIO_BLK_T.GET_ID, 0n));
+  const id = await mem.alloc(20);
+  const st = await mem.alloc(1);
+  return q.request([{ addr: hdr, len: 16, write: false }, { addr: id, len: 20, write: true }, { addr: st, len: 1, write: true }], o);
+}
+
+/** A blk request; returns the status byte (and the data read). */
+async function blk(q: Ring, type: number, sector: bigint, o: { out?: Uint8Array; inLen?: number; hdrSplit?: boolean } = {}) {
+  const mem = q.drv.t.mem;
+  const hdr = await mem.alloc(BLK_REQ_HDR_SIZE);
+  await mem.write(hdr, encodeReqHeader(type, sector));
+  const bufs = o.hdrSplit
+    ? [{ addr: hdr, len: 8, write: false }, { addr: hdr + 8, len: 8, write: false }]
+    : [{ addr: hdr, len: BLK_REQ_HDR_SIZE, write: false }];
+  if (o.out) { const a = await mem.alloc(o.out.length); await mem.write(a, o.out); bufs.push({ addr: a, len: o.out.length, write: false }); }
+  const data = o.inLen ? await mem.alloc(o.inLen) : 0;
+  if (o.inLen) bufs.push({ addr: data, len: o.inLen, write: true });
+  const st = await mem.alloc(1);
+  await mem.write(st, new Uint8Array([0xff]));
+  bufs.push({ addr: st, len: 1, write: true });
+  await q.request(bufs);
+  return { status: (await mem.read(st, 1))[0], data: o.inLen ? await mem.read(data, o.inLen) : undefined, hdr: await mem.read(hdr, 16) };
+}
+
+async function interruptsFor(c: Ctx, features: bigint, setup: (q: Ring) => Promise<void>, n: number): Promise<number[]> {
+  const { d, q } = await up(c, features);
+  await setup(q);
+  const seen: number[] = [];
+  for (let i = 0; i < n; i++) { await anyRequest(q); seen.push((await d.takeInterrupt()) & 1); }
+  return seen;
+}
+
+interface Probe {
+  /** Observable on the defect-free device, and with the defect. */
+  good: unknown;
+  bad: unknown;
+  probe: (c: Ctx) => Promise<unknown>;
+  /** The trigger's control: the same probe without the trigger, equal with and without the defect. */
+  control?: (c: Ctx) => Promise<unknown>;
+  blk?: { readOnly?: boolean };
+}
+
+const PROBES: Record<string, Probe> = {
+  'used-len-too-long': {
+    probe: async (c) => {
+      const { t, q } = await up(c);
+      if (c.device === 'blk') return (await anyRequest(q))!.len;
+      const buf = await t.mem.alloc(4096); // more than the device fills per request
+      return (await q.request([{ addr: buf, len: 4096, write: true }]))!.len;
+    },
+    good: 'written', bad: 'chain',
+  },
+  'offers-feature-without-prerequisite': {
+    probe: async (c) => { const { d } = await open(c); return missingPrerequisites(c.device, await d.deviceFeatures()).map((m) => m.feature); },
+    good: [], bad: ['VIRTIO_BLK_F_CONFIG_WCE'],
+  },
+  'offers-undefined-feature': {
+    probe: async (c) => { const { d } = await open(c); return undefinedBits(c.device, c.transport, await d.deviceFeatures()); },
+    good: [], bad: [50],
+  },
+  'rejects-valid-feature-subset': {
+    probe: async (c) => (await open(c)).d.negotiate(V1),
+    control: async (c) => { const { d } = await open(c); return d.negotiate(await d.deviceFeatures()); },
+    good: true, bad: false,
+  },
+  'renegotiation-fails': {
+    probe: async (c) => { const { d } = await open(c); await d.negotiate(V1); return d.negotiate(V1); },
+    control: async (c) => (await open(c)).d.negotiate(V1),
+    good: true, bad: false,
+  },
+  'no-version-1': {
+    probe: async (c) => ((await (await open(c)).d.deviceFeatures()) & V1) !== 0n,
+    good: true, bad: false,
+  },
+  'consumes-before-driver-ok': {
+    probe: async (c) => {
+      const { d } = await open(c);
+      await d.negotiate(V1);
+      const q = await d.setupQueue(0, 8);
+      return (await anyRequest(q)) !== undefined;
+    },
+    good: false, bad: true,
+  },
+  'notifies-before-driver-ok': {
+    probe: async (c) => {
+      const { d } = await open(c);
+      await d.negotiate(V1);
+      const q = await d.setupQueue(0, 8);
+      return [(await anyRequest(q)) !== undefined, await d.takeInterrupt()];
+    },
+    good: [false, 0], bad: [false, 1],
+  },
+  'status-nonzero-after-reset': {
+    probe: async (c) => { const { d } = await up(c); await d.setStatus(0); return d.status(); },
+    control: async (c) => { const { d } = await open(c); await d.setStatus(0); return d.status(); },
+    good: 0, bad: RUNNING,
+  },
+  'works-after-reset': {
+    probe: async (c) => {
+      const { t, d, q } = await up(c);
+      const buf = await t.mem.alloc(64);
+      await q.add([{ addr: buf, len: 64, write: true }]);
+      await d.setStatus(0);
+      await d.notify(0);
+      return [await q.usedIdx(), await d.irq()];
+    },
+    good: [0, false], bad: [1, true],
+  },
+  'config-unreadable-before-features-ok': {
+    probe: async (c) => { const { d } = await open(c); await d.setStatus(ACKNOWLEDGE | DRIVER); return d.readConfig(0, 4); },
+    control: async (c) => { const { d } = await up(c); return d.readConfig(0, 4); },
+    good: 2048, bad: 0,
+  },
+  'writes-device-readable-buffer': {
+    probe: async (c) => [...(await blk((await up(c)).q, VIRTIO_BLK_T.GET_ID, 0n, { inLen: 20 })).hdr.subarray(0, 4)],
+    good: [VIRTIO_BLK_T.GET_ID, 0, 0, 0], bad: [0, 0, 0, 0],
+  },
+  'writes-descriptor-table': {
+    probe: async (c) => { const { q } = await up(c); await anyRequest(q); return q.u16(q.desc + 12); },
+    good: 'flags', bad: 0,
+  },
+  'assumes-descriptor-layout': {
+    probe: async (c) => (await blk((await up(c)).q, VIRTIO_BLK_T.GET_ID, 0n, { inLen: 20, hdrSplit: true })).status,
+    control: async (c) => (await blk((await up(c)).q, VIRTIO_BLK_T.GET_ID, 0n, { inLen: 20 })).status,
+    good: 0, bad: 1,
+  },
+  'indirect-write-flag-rejected': {
+    probe: async (c) => { const { d, q } = await up(c, INDIRECT); await anyRequest(q, { indirect: true, indirectWrite: true }); return (await d.status()) & DEVICE_NEEDS_RESET; },
+    control: async (c) => { const { d, q } = await up(c, INDIRECT); await anyRequest(q, { indirect: true }); return (await d.status()) & DEVICE_NEEDS_RESET; },
+    good: 0, bad: DEVICE_NEEDS_RESET,
+  },
+  'indirect-after-direct-unsupported': {
+    probe: async (c) => {
+      const { t, d, q } = await up(c, INDIRECT);
+      // Direct descriptor 0 (a first buffer), then descriptor 1 pointing at a one-entry table.
+      const a = await t.mem.alloc(64);
+      const table = await t.mem.alloc(16, 16);
+      const dev = c.device === 'blk';
+      if (dev) await t.mem.write(a, encodeReqHeader(VIRTIO_BLK_T.GET_ID, 0n));
+      const b = await t.mem.alloc(32);
+      await q.writeDesc(table, 0, b, dev ? 21 : 32, 2, 0);
+      await q.writeDesc(q.desc, 0, a, dev ? 16 : 32, 1 | (dev ? 0 : 2), 1);
+      await q.writeDesc(q.desc, 1, table, 16, 4, 0);
+      await t.mem.write(q.avail + 2, new Uint8Array([1, 0]));
+      await d.notify(0);
+      return (await d.status()) & DEVICE_NEEDS_RESET;
+    },
+    control: async (c) => { const { d, q } = await up(c, INDIRECT); await anyRequest(q, { indirect: true }); return (await d.status()) & DEVICE_NEEDS_RESET; },
+    good: 0, bad: DEVICE_NEEDS_RESET,
+  },
+  'notifies-despite-no-interrupt': {
+    probe: (c) => interruptsFor(c, V1, (q) => q.setAvailFlags(VIRTQ_AVAIL_F_NO_INTERRUPT), 1),
+    control: (c) => interruptsFor(c, V1, async () => {}, 1),
+    good: [0], bad: [1],
+  },
+  'no-notify-when-flags-zero': {
+    probe: (c) => interruptsFor(c, V1, async () => {}, 2),
+    control: (c) => interruptsFor(c, V1, (q) => q.setAvailFlags(VIRTQ_AVAIL_F_NO_INTERRUPT), 1),
+    good: [1, 1], bad: [0, 0],
+  },
+  'uses-used-event-without-event-idx': {
+    probe: (c) => interruptsFor(c, V1, (q) => q.setUsedEvent(100), 1),
+    control: (c) => interruptsFor(c, EVIDX, (q) => q.setUsedEvent(0), 1),
+    good: [1], bad: [0],
+  },
+  'ignores-used-event': {
+    probe: (c) => interruptsFor(c, EVIDX, (q) => q.setUsedEvent(2), 3),
+    control: (c) => interruptsFor(c, V1, async () => {}, 1),
+    good: [0, 0, 1], bad: [0, 0, 0],
+  },
+  'notifies-before-used-event': {
+    probe: (c) => interruptsFor(c, EVIDX, (q) => q.setUsedEvent(2), 3),
+    control: (c) => interruptsFor(c, V1, (q) => q.setAvailFlags(VIRTQ_AVAIL_F_NO_INTERRUPT), 1),
+    good: [0, 0, 1], bad: [1, 1, 1],
+  },
+  'honours-no-interrupt-with-event-idx': {
+    probe: (c) => interruptsFor(c, EVIDX, (q) => q.setAvailFlags(VIRTQ_AVAIL_F_NO_INTERRUPT), 1),
+    control: (c) => interruptsFor(c, EVIDX, async () => {}, 1),
+    good: [1], bad: [0],
+  },
+  'bad-used-flags': {
+    probe: async (c) => { const { q } = await up(c); await anyRequest(q); return q.usedFlags(); },
+    control: async (c) => { const { q } = await up(c, EVIDX); await anyRequest(q); return q.usedFlags(); },
+    good: 0, bad: 2,
+  },
+  'used-flags-set-with-event-idx': {
+    probe: async (c) => { const { q } = await up(c, EVIDX); await anyRequest(q); return q.usedFlags(); },
+    control: async (c) => { const { q } = await up(c); await anyRequest(q); return q.usedFlags(); },
+    good: 0, bad: 1,
+  },
+  'spurious-notification-breaks': {
+    probe: async (c) => { const { d, q } = await up(c); await d.notify(0); return [(await anyRequest(q)) !== undefined, await d.status()]; },
+    control: async (c) => { const { q } = await up(c); return (await anyRequest(q)) !== undefined; },
+    good: [true, RUNNING], bad: [false, RUNNING | DEVICE_NEEDS_RESET],
+  },
+  'wrong-vendor-id': { probe: async (c) => (await open(c)).d.cfgRead(0, 2), good: 0x1af4, bad: 0x1af5 },
+  'wrong-device-id': { probe: async (c) => (await open(c)).d.deviceId(), good: 'id', bad: 'id+1' },
+  'no-common-cfg': { probe: async (c) => (await open(c)).d.caps.some((x) => x.cfgType === 1), good: true, bad: false },
+  'no-notify-cap': { probe: async (c) => (await open(c)).d.caps.some((x) => x.cfgType === 2), good: true, bad: false },
+  'no-isr-cap': { probe: async (c) => (await open(c)).d.caps.some((x) => x.cfgType === 3), good: true, bad: false },
+  'odd-notify-multiplier': {
+    probe: async (c) => (await open(c)).d.notifyMult,
+    control: async (c) => (await anyRequest((await up(c)).q)) !== undefined,
+    good: 4, bad: 6,
+  },
+  'feature-window-ignored': {
+    probe: async (c) => { const { d } = await open(c); await d.setCommon('device_feature_select', 1); return d.common('device_feature'); },
+    control: async (c) => { const { d } = await open(c); await d.setCommon('device_feature_select', 0); return d.common('device_feature'); },
+    good: 1, bad: 'window0',
+  },
+  'static-config-generation': {
+    probe: async (c) => { const { t, d } = await up(c); const g = await d.configGeneration(); await t.changeConfig!(); return (await d.configGeneration()) !== g; },
+    control: async (c) => { const { t, d } = await up(c); await t.changeConfig!(); return d.takeInterrupt(); },
+    good: true, bad: false,
+  },
+  'queue-enable-kept-after-reset': {
+    probe: async (c) => { const { d } = await up(c); await d.setStatus(0); await d.setCommon('queue_select', 0); return d.common('queue_enable'); },
+    control: async (c) => { const { d } = await up(c); await d.setStatus(0); return d.status(); },
+    good: 0, bad: 1,
+  },
+  'non-pow2-queue-size': {
+    probe: async (c) => (await open(c)).d.queueMax(0),
+    control: async (c) => (await anyRequest((await up(c)).q)) !== undefined,
+    good: 256, bad: 100,
+  },
+  'isr-not-cleared-on-read': {
+    probe: async (c) => { const { d, q } = await up(c); await anyRequest(q); return [await d.takeInterrupt(), await d.takeInterrupt()]; },
+    good: [1, 0], bad: [1, 1],
+  },
+  'msix-mapping-failure-hidden': {
+    probe: async (c) => {
+      const { d } = await up(c);
+      const ctrl = await d.cfgRead(d.msixCapAt! + MSIX_CAP.msg_ctrl, 2);
+      await d.cfgWrite(d.msixCapAt! + MSIX_CAP.msg_ctrl, 2, ctrl | MSIX_CTRL_ENABLE);
+      await d.setCommon('queue_select', 0);
+      await d.setCommon('queue_msix_vector', (ctrl & 0x7ff) + 1);
+      return d.common('queue_msix_vector');
+    },
+    control: async (c) => { const { d } = await up(c); await d.setCommon('queue_select', 0); await d.setCommon('queue_msix_vector', 1); return d.common('queue_msix_vector'); },
+    good: 0xffff, bad: 2,
+  },
+  'bad-magic': { probe: async (c) => (await open(c)).d.mmio('MagicValue'), good: 0x74726976, bad: 0x76697274 },
+  'mmio-version-1': {
+    probe: async (c) => (await open(c)).d.mmio('Version'),
+    control: async (c) => (await anyRequest((await up(c)).q)) !== undefined,
+    good: 2, bad: 1,
+  },
+  'mmio-reset-keeps-interrupt': {
+    probe: async (c) => { const { d, q } = await up(c); await anyRequest(q); await d.setStatus(0); return [await d.mmio('InterruptStatus'), await d.mmio('QueueReady')]; },
+    good: [0, 0], bad: [1, 0],
+  },
+  'mmio-static-config-generation': {
+    probe: async (c) => { const { t, d } = await up(c); const g = await d.configGeneration(); await t.changeConfig!(); return (await d.configGeneration()) !== g; },
+    control: async (c) => { const { t, d } = await up(c); await t.changeConfig!(); return d.takeInterrupt(); },
+    good: true, bad: false,
+  },
+  'mmio-uses-queue-not-ready': {
+    probe: async (c) => {
+      const { d } = await open(c);
+      await d.negotiate(V1);
+      const q = await d.setupQueue(0, 8, { ready: false });
+      await d.setStatus(RUNNING);
+      return (await anyRequest(q)) !== undefined;
+    },
+    control: async (c) => (await anyRequest((await up(c)).q)) !== undefined,
+    good: false, bad: true,
+  },
+  'entropy-no-bytes': { probe: async (c) => (await anyRequest((await up(c)).q))!.len, good: 64, bad: 0 },
+  'blk-no-flush': {
+    probe: async (c) => ((await (await open(c)).d.deviceFeatures()) & bit(VIRTIO_BLK_F.FLUSH)) !== 0n,
+    good: true, bad: false,
+  },
+  'blk-padding-nonzero': {
+    probe: async (c) => { const { d } = await open(c); return [await d.readConfig(33, 1), await d.readConfig(57, 1), await d.readConfig(59, 1)]; },
+    control: async (c) => (await open(c)).d.readConfig(56, 1),
+    good: [0, 0, 0], bad: [0xff, 0xff, 0xff],
+  },
+  'blk-ro-write-succeeds': {
+    blk: { readOnly: true },
+    probe: async (c) => {
+      const { q } = await up(c, V1 | bit(VIRTIO_BLK_F.RO));
+      const w = await blk(q, VIRTIO_BLK_T.OUT, 0n, { out: new Uint8Array(SECTOR_SIZE).fill(7) });
+      return [w.status, (await blk(q, VIRTIO_BLK_T.IN, 0n, { inLen: SECTOR_SIZE })).data![0]];
+    },
+    good: [1, 0], bad: [0, 7],
+  },
+  'blk-unknown-flags-accepted': {
+    probe: async (c) => (await blk((await up(c, V1 | bit(VIRTIO_BLK_F.WRITE_ZEROES))).q, VIRTIO_BLK_T.WRITE_ZEROES, 0n, { out: encodeDiscardWz(0n, 1, 2) })).status,
+    control: async (c) => (await blk((await up(c, V1 | bit(VIRTIO_BLK_F.WRITE_ZEROES))).q, VIRTIO_BLK_T.WRITE_ZEROES, 0n, { out: encodeDiscardWz(0n, 1, 1) })).status,
+    good: 2, bad: 0,
+  },
+  'blk-discard-unmap-accepted': {
+    probe: async (c) => (await blk((await up(c, V1 | bit(VIRTIO_BLK_F.DISCARD))).q, VIRTIO_BLK_T.DISCARD, 0n, { out: encodeDiscardWz(0n, 1, 1) })).status,
+    control: async (c) => (await blk((await up(c, V1 | bit(VIRTIO_BLK_F.DISCARD))).q, VIRTIO_BLK_T.DISCARD, 0n, { out: encodeDiscardWz(0n, 1, 0) })).status,
+    good: 2, bad: 0,
+  },
+  'blk-write-zeroes-not-zero': {
+    probe: async (c) => {
+      const { q } = await up(c, V1 | bit(VIRTIO_BLK_F.WRITE_ZEROES));
+      await blk(q, VIRTIO_BLK_T.OUT, 3n, { out: new Uint8Array(SECTOR_SIZE).fill(9) });
+      await blk(q, VIRTIO_BLK_T.WRITE_ZEROES, 0n, { out: encodeDiscardWz(3n, 1, 1) });
+      return (await blk(q, VIRTIO_BLK_T.IN, 3n, { inLen: SECTOR_SIZE })).data![0];
+    },
+    control: async (c) => {
+      const { q } = await up(c, V1 | bit(VIRTIO_BLK_F.WRITE_ZEROES));
+      await blk(q, VIRTIO_BLK_T.OUT, 3n, { out: new Uint8Array(SECTOR_SIZE).fill(9) });
+      await blk(q, VIRTIO_BLK_T.WRITE_ZEROES, 0n, { out: encodeDiscardWz(3n, 1, 0) });
+      return (await blk(q, VIRTIO_BLK_T.IN, 3n, { inLen: SECTOR_SIZE })).data![0];
+    },
+    good: 0, bad: 9,
+  },
+};
+
+/** Expected values that depend on the device type. */
+function resolve(v: unknown, c: Ctx): unknown {
+  const id = c.device === 'blk' ? 2 : 4;
+  switch (v) {
+    case 'written': return c.device === 'blk' ? 21 : 1024;
+    case 'chain': return c.device === 'blk' ? 16 + 21 : 4096;
+    case 'flags': return c.device === 'blk' ? 1 : 2;
+    case 'id': return id;
+    case 'id+1': return id + 1;
+    case 'window0': return c.device === 'blk' ? 0x30006244 : 0x30000000;
+    default: return v;
+  }
+}
+
+describe('defect catalog', () => {
+  it('has unique names, and one probe per defect', () => {
+    expect(new Set(DEFECTS.map((d) => d.name)).size).toBe(DEFECTS.length);
+    expect(Object.keys(PROBES).sort()).toEqual(DEFECTS.map((d) => d.name).sort());
+  });
+
+  it('a hook for a name not in the catalog throws (no silent typos); defects apply only where declared', () => {
+    expect(() => Defects.none().on('no-such-defect')).toThrow(/unknown defect/);
+    expect(new Defects('bad-magic', 'entropy', 'pci').active).toBeUndefined();
+    expect(new Defects('blk-no-flush', 'entropy', 'mmio').active).toBeUndefined();
+    expect(new Defects('bad-magic', 'blk', 'mmio').active?.name).toBe('bad-magic');
+    expect(defectApplies(findDefect('no-isr-cap')!, 'blk', 'mmio')).toBe(false);
+  });
+});
+
+for (const info of DEFECTS) {
+  const p = PROBES[info.name];
+  if (!p) continue;
+  for (const device of info.devices) {
+    for (const transport of info.transports ?? (['pci', 'mmio'] as const)) {
+      describe(`${info.name} (${device}, ${transport})`, () => {
+        const c: Ctx = { device, transport, blk: p.blk };
+        it('changes its observable only when triggered', async () => {
+          const good = resolve(p.good, c), bad = resolve(p.bad, c);
+          expect(bad).not.toEqual(good); // the probe must be able to tell them apart
+          expect(await p.probe(c)).toEqual(good);
+          expect(await p.probe({ ...c, defect: info.name })).toEqual(bad);
+          if (p.control) expect(await p.control({ ...c, defect: info.name })).toEqual(await p.control(c));
+        });
+      });
+    }
+  }
+}
