@@ -24,6 +24,19 @@ function clauseRef(c: ResultsClause | undefined, id: string): string {
   return `<code>${esc(id)}</code> <span class="sec">§${esc(c.section)} ¶${esc(c.ordinal)}${c.keywords.length ? ` · ${esc(c.keywords.join('/'))}` : ''}</span>`;
 }
 
+/** Areas with failures first, then in document order (by their first section number). */
+function areaOrder(cs: ResultsClause[]): string[] {
+  const info = new Map<string, { sev: number; sec: string }>();
+  for (const c of cs) {
+    const cur = info.get(c.area) ?? { sev: SEVERITY.length, sec: '' };
+    cur.sev = Math.min(cur.sev, SEVERITY.indexOf(c.verdict));
+    if (c.section && (!cur.sec || compareSections(c.section, cur.sec) < 0)) cur.sec = c.section;
+    info.set(c.area, cur);
+  }
+  const bad = (a: string): number => (NOT_OK.includes(SEVERITY[info.get(a)!.sev]) ? 0 : 1);
+  return [...info.keys()].sort((a, b) => bad(a) - bad(b) || compareSections(info.get(a)!.sec, info.get(b)!.sec) || a.localeCompare(b));
+}
+
 export function reportHtml(r: Results, spec?: SpecText): string {
   const clauses = new Map(r.clauses.map((c) => [c.id, c]));
   const sIndex = new Map(r.scenarios.map((s, i) => [s.id, i]));
@@ -34,7 +47,7 @@ export function reportHtml(r: Results, spec?: SpecText): string {
   };
 
   const metaRows: [string, string][] = [
-    ['Target', r.target.description],
+    ['Target', r.target.combinations.map((c) => c.description ?? `${c.device}/${c.transport}: no target started`).join('\n')],
     ['Adapter / device / transport', `${r.target.adapter} / ${r.target.device} / ${r.target.transport}`],
     ['Defect', r.target.defect ?? 'none'],
     ['Spec version', r.spec.version + (spec ? ` (clause text from ${spec.version})` : '')],
@@ -52,7 +65,8 @@ export function reportHtml(r: Results, spec?: SpecText): string {
       <span class="n2" data-count="clauses-${v}">${r.clauseSummary[v]}</span><span class="unit">clauses</span>
     </label>`).join('');
 
-  const areaRows = r.areas.map((a) => `<tr><td>${esc(a.area)}</td><td class="num">${VERDICTS.reduce((n, v) => n + a.clauses[v], 0)}</td>${VERDICTS.map((v) => `<td class="num ${a.clauses[v] ? `c-${v}` : 'zero'}">${a.clauses[v]}</td>`).join('')}<td class="num">${a.scenarios}</td></tr>`).join('');
+  const areaRank = new Map(areaOrder(r.clauses).map((a, i) => [a, i]));
+  const areaRows = [...r.areas].sort((x, y) => (areaRank.get(x.area) ?? 0) - (areaRank.get(y.area) ?? 0)).map((a) => `<tr><td>${esc(a.area)}</td><td class="num">${VERDICTS.reduce((n, v) => n + a.clauses[v], 0)}</td>${VERDICTS.map((v) => `<td class="num ${a.clauses[v] ? `c-${v}` : 'zero'}">${a.clauses[v]}</td>`).join('')}<td class="num">${a.scenarios}</td></tr>`).join('');
 
   // The same scenario failing the same way on several device/transport runs is one card.
   const problems = r.scenarios.filter((s) => NOT_OK.includes(s.verdict)).sort((a, b) => SEVERITY.indexOf(a.verdict) - SEVERITY.indexOf(b.verdict));
@@ -77,7 +91,7 @@ export function reportHtml(r: Results, spec?: SpecText): string {
     </article>`;
   }).join('\n');
 
-  const areas = [...new Set(r.clauses.map((c) => c.area))];
+  const areas = areaOrder(r.clauses);
   const matrix = areas.map((area) => {
     // Failures first, then document order.
     const cs = r.clauses.filter((c) => c.area === area)
@@ -118,13 +132,13 @@ export function reportHtml(r: Results, spec?: SpecText): string {
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>virtio-cts report — ${esc(r.target.description)}</title>
+<title>virtio-cts report — ${esc(r.target.adapter)} ${esc(r.target.device)}/${esc(r.target.transport)}${r.target.defect ? ` (defect ${esc(r.target.defect)})` : ''}</title>
 <style>${CSS}</style></head>
 <body>
-<header><h1>virtio-cts conformance report</h1><p class="sub">${esc(r.target.description)} · spec ${esc(r.spec.version)}${r.target.defect ? ` · defect <code>${esc(r.target.defect)}</code>` : ''}</p></header>
+<header><h1>virtio-cts conformance report</h1><p class="sub">${esc(r.target.adapter)} target · device ${esc(r.target.device)} · transport ${esc(r.target.transport)} · spec ${esc(r.spec.version)}${r.target.defect ? ` · defect <code>${esc(r.target.defect)}</code>` : ''}</p></header>
 <main>
 <section id="summary"><h2>Summary</h2>
-  <table class="meta">${metaRows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join('')}</table>
+  <table class="meta">${metaRows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v).split('\n').join('<br>')}</td></tr>`).join('')}</table>
   <p class="hint">Untick a verdict to hide it everywhere on the page.</p>
   <div class="cards">${cards}</div>
   <p class="filterbar"><input type="search" id="q" placeholder="filter by text (clause ID, scenario, message)"> <span id="shown"></span></p>
