@@ -85,8 +85,10 @@ const BLK: DefectDevice[] = ['blk'];
 
 export const DEFECTS: readonly DefectInfo[] = [
   // --- virtqueue: used ring -------------------------------------------------------
+  // Triggered only by a request identical to the one before it (same readable bytes, same
+  // writable room), as the used-len scenario makes with its two canary patterns.
   { name: 'used-len-too-long', clause: CLAUSE.usedLen, devices: BOTH,
-    summary: 'reports the whole chain length (readable + writable) as used len instead of the bytes written' },
+    summary: 'answers a request identical to the previous one from a "completion cache": same used len, nothing written' },
   // --- feature bits ---------------------------------------------------------------
   // CONFIG_WCE requires FLUSH (virtio/features.ts); dropping FLUSH also breaks the blk
   // SHOULD to offer FLUSH (WARN).
@@ -106,9 +108,10 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'processes available buffers on a notification before DRIVER_OK' },
   { name: 'notifies-before-driver-ok', clause: CLAUSE.beforeDriverOk, devices: BOTH,
     summary: 'sends a used buffer notification for a notification before DRIVER_OK (without using the buffer)' },
-  // On PCI the same observable is the PCI reset clause too.
+  // On PCI the same observable is the PCI reset clause too; and every scenario that resets
+  // a running device waits in vain for status 0 (the driver must wait for it).
   { name: 'status-nonzero-after-reset', clause: CLAUSE.resetStatus, devices: BOTH,
-    alsoBreaks: [CLAUSE.pciReset],
+    alsoBreaks: [CLAUSE.pciReset, CLAUSE.afterReset, CLAUSE.renegotiate, CLAUSE.queueEnableReset, CLAUSE.mmioReset],
     summary: 'after a reset from a non-zero status, device status keeps reading the old value' },
   { name: 'works-after-reset', clause: CLAUSE.afterReset, devices: BOTH,
     summary: 'keeps the virtqueues of before a reset and uses them (and notifies) on a notification' },
@@ -155,7 +158,11 @@ export const DEFECTS: readonly DefectInfo[] = [
   { name: 'no-notify-cap', clause: CLAUSE.notifyCap, devices: BOTH, transports: ['pci'],
     breaksDriver: 'without a notification capability no driver can notify the device',
     summary: 'omits the notification capability from the capability list' },
+  // Without the ISR capability an INTx driver cannot tell whether a notification came, so
+  // every scenario counting used-buffer notifications on PCI (INTx) fails as well.
   { name: 'no-isr-cap', clause: CLAUSE.isrCap, devices: BOTH, transports: ['pci'],
+    alsoBreaks: [CLAUSE.notifyFlagsZero, CLAUSE.noInterruptHonoured, CLAUSE.usedEventIgnoredWithoutEventIdx, CLAUSE.usedEventReached,
+      CLAUSE.usedEventNotReached, CLAUSE.noInterruptIgnoredWithEventIdx, CLAUSE.beforeDriverOk, CLAUSE.afterReset, CLAUSE.isrReadClear],
     summary: 'omits the ISR status capability from the capability list' },
   { name: 'odd-notify-multiplier', clause: CLAUSE.notifyMultiplier, devices: BOTH, transports: ['pci'],
     summary: 'notify_off_multiplier 6 (neither 0 nor a power of 2)' },
