@@ -13,7 +13,8 @@ import { VIRTIO_F, bit, missingPrerequisites, undefinedBits } from '../virtio/fe
 import { MSIX_CAP, MSIX_CTRL_ENABLE } from '../virtio/pci.ts';
 import { VIRTQ_AVAIL_F_NO_INTERRUPT } from '../virtio/split-ring.ts';
 import { ACKNOWLEDGE, DEVICE_NEEDS_RESET, DRIVER, DRIVER_OK, FEATURES_OK } from '../virtio/status.ts';
-import { DEFECTS, Defects, defectApplies, findDefect, type DefectDevice, type DefectTransport } from './defects.ts';
+import { loadIndex } from '../spec-refs/load.ts';
+import { CLAUSE, DEFECTS, Defects, defectApplies, findDefect, type DefectDevice, type DefectTransport } from './defects.ts';
 
 const V1 = bit(VIRTIO_F.VERSION_1);
 const EVIDX = V1 | bit(VIRTIO_F.EVENT_IDX);
@@ -388,6 +389,14 @@ describe('defect catalog', () => {
   it('has unique names, and one probe per defect', () => {
     expect(new Set(DEFECTS.map((d) => d.name)).size).toBe(DEFECTS.length);
     expect(Object.keys(PROBES).sort()).toEqual(DEFECTS.map((d) => d.name).sort());
+  });
+
+  it('every clause ID is a device clause of the committed v1.4 index', () => {
+    const idx = loadIndex('v1.4-cs01');
+    const ids = new Set(idx.clauses.filter((c) => c.role === 'dev').map((c) => c.id));
+    const used = [...Object.values(CLAUSE), ...DEFECTS.flatMap((d) => [d.clause, ...(d.alsoBreaks ?? [])])];
+    expect(used.filter((id) => !ids.has(id))).toEqual([]);
+    expect(DEFECTS.every((d) => (Object.values(CLAUSE) as string[]).includes(d.clause))).toBe(true);
   });
 
   it('a hook for a name not in the catalog throws (no silent typos); defects apply only where declared', () => {

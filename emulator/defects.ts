@@ -25,8 +25,11 @@ export interface DefectInfo {
 }
 
 /**
- * Every clause ID the catalog uses, in one table (v1.4-cs01 IDs, spec-extraction.md §5.1
- * and the committed index). Fix an ID here and every defect follows.
+ * Every clause ID the catalog uses, in one table: the IDs of the committed v1.4-cs01
+ * index (spec-refs/index). Where the registry carried an ID forward from an earlier
+ * spec version, the ID keeps that version's label path and fingerprint (e.g. 2.7.7.2 is
+ * "virtqueue-interrupt-suppression"); emulator/defects.test.ts checks they all resolve.
+ * Fix an ID here and every defect follows.
  */
 export const CLAUSE = {
   usedLen: 'dev/core/virtqueues/the-virtqueue-used-ring#d50e44f4',
@@ -34,7 +37,7 @@ export const CLAUSE = {
   offerUndefined: 'dev/core/feature-bits#6eabe65a',
   acceptSubset: 'dev/core/feature-bits#8e5e2226',
   renegotiate: 'dev/core/feature-bits#82457834',
-  beforeDriverOk: 'dev/core/device-status-field#6173f019',
+  beforeDriverOk: 'dev/core/device-status-field#5ab911d4',
   resetStatus: 'dev/core/device-reset#3c77b259',
   afterReset: 'dev/core/device-reset#45355193',
   version1: 'dev/reserved#605018ce',
@@ -44,15 +47,15 @@ export const CLAUSE = {
   descLayout: 'dev/core/message-framing#e0f78532',
   indirectWriteFlag: 'dev/core/virtqueues/the-virtqueue-descriptor-table/indirect-descriptors#6d148687',
   indirectAfterDirect: 'dev/core/virtqueues/the-virtqueue-descriptor-table/indirect-descriptors#5a914a16',
-  noInterruptHonoured: 'dev/core/virtqueues/used-buffer-notification-suppression#1e4eb6c7',
-  notifyFlagsZero: 'dev/core/virtqueues/used-buffer-notification-suppression#253cf9ee',
-  usedEventIgnoredWithoutEventIdx: 'dev/core/virtqueues/used-buffer-notification-suppression#28bbee95',
-  usedEventReached: 'dev/core/virtqueues/used-buffer-notification-suppression#bf14a864',
+  noInterruptHonoured: 'dev/core/virtqueues/virtqueue-interrupt-suppression#50b652be',
+  notifyFlagsZero: 'dev/core/virtqueues/virtqueue-interrupt-suppression#5dff8fc0',
+  usedEventIgnoredWithoutEventIdx: 'dev/core/virtqueues/virtqueue-interrupt-suppression#28bbee95',
+  usedEventReached: 'dev/core/virtqueues/virtqueue-interrupt-suppression#8e9cf0f0',
   usedEventNotReached: 'dev/core/virtqueues/used-buffer-notification-suppression#4060e4ed',
-  noInterruptIgnoredWithEventIdx: 'dev/core/virtqueues/used-buffer-notification-suppression#ec18853a',
-  usedFlags01: 'dev/core/virtqueues/available-buffer-notification-suppression#f9d8255d',
-  usedFlags0EventIdx: 'dev/core/virtqueues/available-buffer-notification-suppression#29a11fea',
-  spurious: 'dev/core/virtqueues/available-buffer-notification-suppression#43f0058c',
+  noInterruptIgnoredWithEventIdx: 'dev/core/virtqueues/virtqueue-interrupt-suppression#ec18853a',
+  usedFlags01: 'dev/core/virtqueues/virtqueue-notification-suppression#f9d8255d',
+  usedFlags0EventIdx: 'dev/core/virtqueues/virtqueue-notification-suppression#29a11fea',
+  spurious: 'dev/core/virtqueues/virtqueue-notification-suppression#43f0058c',
   pciVendor: 'dev/pci/pci-device-discovery#c6a7eb77',
   pciDevice: 'dev/pci/pci-device-discovery#18ada0c9',
   commonCap: 'dev/pci/pci-device-layout/common-configuration-structure-layout#65adf37d',
@@ -70,12 +73,12 @@ export const CLAUSE = {
   mmioVersion: 'dev/mmio/mmio-device-register-layout#d4432878',
   mmioReset: 'dev/mmio/mmio-device-register-layout#c11f2e6a',
   mmioConfigGeneration: 'dev/mmio/mmio-device-register-layout#1bc2dbd7',
-  mmioQueueNotReady: 'dev/mmio/mmio-device-register-layout#5eb8a3aa',
+  mmioQueueNotReady: 'dev/mmio/mmio-device-register-layout#2c403867',
   entropyBytes: 'dev/entropy/device-operation#d8fd1519',
   blkOfferFlush: 'dev/blk/device-initialization#6a887818',
   blkPadding: 'dev/blk/device-initialization#e9a84363',
   blkReadOnly: 'dev/blk/device-operation#e179b42a',
-  blkUnknownFlags: 'dev/blk/device-operation#853b5ae3',
+  blkUnknownFlags: 'dev/blk/device-operation#f5fd7678',
   blkDiscardUnmap: 'dev/blk/device-operation#15b3fd2f',
   blkWriteZeroes: 'dev/blk/device-operation#6511626b',
 } as const;
