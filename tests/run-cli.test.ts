@@ -83,6 +83,13 @@ describe('virtio-cts run: bad input exits 2 with one line', () => {
       expect(existsSync(join(r.out, 'results.json'))).toBe(false);
     } finally { r.cleanup(); }
   });
+  it('refuses a @requires tag naming no feature, with file:line', () => {
+    const r = run(['--features', `${FIX}/bad-requires`, '--steps', `${FIX}/steps/*.steps.ts`]);
+    try {
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim()).toBe('virtio-cts: error: unknown feature in tag @requires:VIRTIO_F_NO_SUCH_THING at tests/fixtures/run/bad-requires/bad.feature:5');
+    } finally { r.cleanup(); }
+  });
   it.each([
     [['--defect', 'no-such-defect'], /unknown defect 'no-such-defect' \(known: .*used-len-too-long/],
     [['--device', 'net'], /unknown device 'net' \(one of entropy, blk, all\)/],
@@ -119,6 +126,27 @@ describe.skipIf(!HAVE_REFERENCE)('virtio-cts run on the reference target (the su
       expect(html).toContain('Copyright © OASIS Open');
       expect(html).toContain('<blockquote class="spec"');
     } finally { r.cleanup(); }
+  });
+
+  it('makes a scenario NOT_APPLICABLE when the device does not offer its @requires feature or its clause is not in the spec version', () => {
+    const args = ['--features', `${FIX}/requires`, '--steps', `${FIX}/steps/*.steps.ts`, '--device', 'entropy', '--transport', 'pci', '--quiet'];
+    const r = run(args);
+    const old = run([...args, '--spec-version', 'v1.0-cs04']);
+    try {
+      expect(r.code, r.stderr).toBe(0);
+      const v = (res: Results) => Object.fromEntries(res.scenarios.map((s) => [s.name, `${s.verdict}${s.verdict === 'NOT_APPLICABLE' ? `: ${s.messages[0]}` : ''}`]));
+      expect(v(checkReports(r.out))).toEqual({
+        'requires a feature every modern device offers': 'PASS',
+        'requires a feature the reference device does not offer': 'NOT_APPLICABLE: the device does not offer VIRTIO_F_RING_PACKED',
+        'a clause younger than the spec version': 'PASS',
+      });
+      expect(old.code, old.stderr).toBe(0);
+      const res = checkReports(old.out);
+      expect(v(res)['a clause younger than the spec version']).toBe('NOT_APPLICABLE: clause not in spec v1.0-cs04: dev/core/device-reset#3c77b259');
+      expect(res.spec.version).toBe('v1.0-cs04');
+      // section numbers follow the run's spec version
+      expect(res.clauses.find((c) => c.id === 'dev/core/virtqueues/the-virtqueue-used-ring#d50e44f4')?.section).toBe('2.4.8.2');
+    } finally { r.cleanup(); old.cleanup(); }
   });
 
   it('exits 1 with a defect and FAILs the defect\'s clause', () => {

@@ -8,6 +8,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.ts';
+import { featureByName } from '../../virtio/features.ts';
 import { hasVersion, latestVersion, listVersions, resolveClause, suggestClause } from '../../spec-refs/load.ts';
 import { buildResults } from '../../reports/results.ts';
 import { loadSpecText, type SpecText } from '../../reports/spec-text.ts';
@@ -108,6 +109,14 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
       process.stderr.write(`virtio-cts: error: unknown clause tag @clause:${u.id} at ${u.uri}:${u.line}${u.suggestion ? ` (did you mean ${u.suggestion}?)` : ''}\n`);
     }
     return 2;
+  }
+  // A misspelt @requires would make its scenario NOT_APPLICABLE forever: refuse it.
+  for (const s of scenarios) {
+    for (const name of s.tags.filter((t) => t.startsWith('@requires:')).map((t) => t.slice('@requires:'.length))) {
+      if (!DEVICES.some((d) => featureByName(d, name))) {
+        throw new UsageError(`unknown feature in tag @requires:${name} at ${s.uri}:${s.tagLines[`@requires:${name}`] ?? s.line}`);
+      }
+    }
   }
   const known = {
     devices: [...new Set([...DEVICES, ...tagValuesSeen(scenarios, 'device')])],

@@ -135,7 +135,9 @@ export class Collector {
     const ts = tc?.testSteps.find((x) => x.id === f.testStepId);
     const p = tc && this.pickles.get(tc.pickleId);
     const ps = ts?.pickleStepId ? p?.steps.find((x) => x.id === ts.pickleStepId) : undefined;
-    this.firstBadStep.set(f.testCaseStartedId, ps ? ps.text : ts?.hookId ? 'a hook' : 'a step');
+    const firstStep = tc?.testSteps.findIndex((x) => x.pickleStepId) ?? -1;
+    const hook = tc && ts ? (tc.testSteps.indexOf(ts) < firstStep || firstStep < 0 ? 'the Before hook' : 'the After hook') : 'a hook';
+    this.firstBadStep.set(f.testCaseStartedId, ps ? ps.text : ts?.hookId ? hook : 'a step');
   }
 
   private finish(f: NonNullable<Envelope['testCaseFinished']>): ScenarioResult | undefined {
