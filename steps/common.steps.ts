@@ -123,7 +123,9 @@ export async function probeBuffers(w: CtsWorld): Promise<DescBuffer[]> {
   ];
 }
 
-export function usedWaitMs(w: CtsWorld): number { return w.ms(1000); }
+/** Base wait for a used element (waitUsed scales it by --timeout-scale itself). */
+export const USED_MS = 1000;
+export function usedWaitMs(_w: CtsWorld): number { return USED_MS; }
 
 /**
  * Make one probe request available, notify (per the ring's suppression rules, or always

@@ -3,7 +3,7 @@
 import { Given, Then, When } from '@cucumber/cucumber';
 import type { CtsWorld } from './support/world.ts';
 import { inconclusive, notApplicable } from './support/assert.ts';
-import { S, drv, expect, hex, vq } from './common.steps.ts';
+import { S, USED_MS, drv, expect, hex, vq } from './common.steps.ts';
 import { blkDiscard, blkRead, blkWrite, blkWriteZeroes, entropyRequest, type BlkResult } from '../driver/index.ts';
 import { SECTOR_SIZE, VIRTIO_BLK_F, VIRTIO_BLK_S_IOERR, VIRTIO_BLK_S_OK, VIRTIO_BLK_S_UNSUPP, VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP } from '../virtio/blk.ts';
 import { hasBit } from '../virtio/features.ts';
@@ -17,7 +17,7 @@ function fill(len: number, byte: number): Uint8Array { return new Uint8Array(len
 // ---- entropy ---------------------------------------------------------------------------
 
 When('the driver requests {int} random bytes', async function (this: CtsWorld, n: number) {
-  const r = await entropyRequest(vq(this), { len: n, validate: false });
+  const r = await entropyRequest(vq(this), { len: n, validate: false, timeoutMs: USED_MS });
   S(this).seen.entropy = { usedLen: r.usedLen, written: r.written };
 });
 
@@ -38,11 +38,11 @@ Given('a read-only block device', async function (this: CtsWorld) {
 
 When('the driver reads a sector, writes different data to it and reads it again', async function (this: CtsWorld) {
   const q = vq(this);
-  const before = await blkRead(q, 4n, 1);
+  const before = await blkRead(q, 4n, 1, { timeoutMs: USED_MS });
   if (before.status !== VIRTIO_BLK_S_OK) inconclusive(`the first read failed (${statusName(before.status)})`);
   const other = before.data.map((b) => b ^ 0xff);
-  const w = await blkWrite(q, 4n, other);
-  const after = await blkRead(q, 4n, 1);
+  const w = await blkWrite(q, 4n, other, { timeoutMs: USED_MS });
+  const after = await blkRead(q, 4n, 1, { timeoutMs: USED_MS });
   S(this).seen.ro = { before: before.data, write: w, after };
 });
 
@@ -61,11 +61,11 @@ Then('the sector still holds its original data', function (this: CtsWorld) {
 // ---- blk: discard / write zeroes ---------------------------------------------------------
 
 When('the driver sends a write zeroes request with flags {int}', async function (this: CtsWorld, flags: number) {
-  S(this).seen.result = await blkWriteZeroes(vq(this), [{ sector: 16n, numSectors: 1, flags }]);
+  S(this).seen.result = await blkWriteZeroes(vq(this), [{ sector: 16n, numSectors: 1, flags }], { timeoutMs: USED_MS });
 });
 
 When('the driver sends a discard request with flags {int}', async function (this: CtsWorld, flags: number) {
-  S(this).seen.result = await blkDiscard(vq(this), [{ sector: 16n, numSectors: 1, flags }]);
+  S(this).seen.result = await blkDiscard(vq(this), [{ sector: 16n, numSectors: 1, flags }], { timeoutMs: USED_MS });
 });
 
 Then('the request status is {word}', function (this: CtsWorld, name: string) {
@@ -77,11 +77,11 @@ Then('the request status is {word}', function (this: CtsWorld, name: string) {
 
 When('the driver writes a pattern to 4 sectors, sends write zeroes over them with unmap {int} and reads them back', async function (this: CtsWorld, unmap: number) {
   const q = vq(this);
-  const w = await blkWrite(q, 32n, fill(4 * SECTOR_SIZE, 0x6b));
+  const w = await blkWrite(q, 32n, fill(4 * SECTOR_SIZE, 0x6b), { timeoutMs: USED_MS });
   if (w.status !== VIRTIO_BLK_S_OK) inconclusive(`writing the pattern failed (${statusName(w.status)})`);
-  const z = await blkWriteZeroes(q, [{ sector: 32n, numSectors: 4, flags: unmap ? VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP : 0 }]);
+  const z = await blkWriteZeroes(q, [{ sector: 32n, numSectors: 4, flags: unmap ? VIRTIO_BLK_WRITE_ZEROES_FLAG_UNMAP : 0 }], { timeoutMs: USED_MS });
   if (z.status !== VIRTIO_BLK_S_OK) inconclusive(`write zeroes was not completed (${statusName(z.status)})`);
-  S(this).seen.zeroed = await blkRead(q, 32n, 4);
+  S(this).seen.zeroed = await blkRead(q, 32n, 4, { timeoutMs: USED_MS });
 });
 
 Then('the sectors read back as zeroes', function (this: CtsWorld) {

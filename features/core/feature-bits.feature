@@ -25,16 +25,6 @@ Feature: Feature bits (device requirements, 2.2.2 and 6.2)
       | subset                 |
       | VIRTIO_F_VERSION_1     |
 
-    @requires:VIRTIO_F_INDIRECT_DESC
-    Examples:
-      | subset                                     |
-      | VIRTIO_F_VERSION_1, VIRTIO_F_INDIRECT_DESC |
-
-    @requires:VIRTIO_F_EVENT_IDX
-    Examples:
-      | subset                                 |
-      | VIRTIO_F_VERSION_1, VIRTIO_F_EVENT_IDX |
-
   @clause:dev/core/feature-bits#82457834
   Scenario: The same features are accepted again after a reset
     Given the driver has initialized the device

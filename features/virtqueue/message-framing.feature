@@ -13,4 +13,3 @@ Feature: Message framing (device requirements, 2.7.4.1)
       | layout                |
       | header split in two   |
       | header in single bytes |
-      | header merged with data |

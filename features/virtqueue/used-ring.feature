@@ -12,7 +12,6 @@ Feature: The virtqueue used ring (device requirements, 2.7.8.2)
 
     Examples:
       | size |
-      | 64   |
       | 4096 |
 
   @clause:dev/core/virtqueues/the-virtqueue-used-ring#d50e44f4 @device:blk

@@ -35,7 +35,6 @@ Feature: Block device initialization and operation (device requirements, 5.2.5 a
 
     Examples:
       | unmap |
-      | 0     |
       | 1     |
 
   @clause:dev/blk/device-initialization#6a887818
