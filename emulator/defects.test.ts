@@ -266,9 +266,9 @@ const PROBES: Record<string, Probe> = {
     good: 4, bad: 6,
   },
   'feature-window-ignored': {
-    probe: async (c) => { const { d } = await open(c); await d.setCommon('device_feature_select', 1); return d.common('device_feature'); },
-    control: async (c) => { const { d } = await open(c); await d.setCommon('device_feature_select', 0); return d.common('device_feature'); },
-    good: 1, bad: 'window0',
+    probe: async (c) => { const { d } = await open(c); await d.setCommon('device_feature_select', 2); return d.common('device_feature'); },
+    control: async (c) => { const { d } = await open(c); return d.deviceFeatures(); },
+    good: 0, bad: 'window0',
   },
   'static-config-generation': {
     probe: async (c) => { const { t, d } = await up(c); const g = await d.configGeneration(); await t.changeConfig!(); return (await d.configGeneration()) !== g; },

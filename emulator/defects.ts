@@ -170,7 +170,7 @@ export const DEFECTS: readonly DefectInfo[] = [
   { name: 'odd-notify-multiplier', clause: CLAUSE.notifyMultiplier, devices: BOTH, transports: ['pci'],
     summary: 'notify_off_multiplier 6 (neither 0 nor a power of 2)' },
   { name: 'feature-window-ignored', clause: CLAUSE.featureWindow, devices: BOTH, transports: ['pci'],
-    summary: 'device_feature shows feature bits 0-31 whatever device_feature_select says' },
+    summary: 'device_feature_select 2 and 3 show feature bits 0-31 and 32-63 again instead of 0 (the select wraps)' },
   { name: 'static-config-generation', clause: CLAUSE.pciConfigGeneration, devices: BLK, transports: ['pci'],
     summary: 'config_generation never changes, also when the configuration does' },
   { name: 'queue-enable-kept-after-reset', clause: CLAUSE.queueEnableReset, devices: BOTH, transports: ['pci'],

@@ -254,7 +254,8 @@ export class PciFunction implements InterruptSink {
     switch (field) {
       case 'device_feature_select': return BigInt(this.deviceFeatureSelect);
       case 'device_feature':
-        return BigInt(d.deviceFeatureWindow(d.defects.on('feature-window-ignored') ? 0 : this.deviceFeatureSelect));
+        // Windows beyond the defined bits read 0; the defect wraps the select instead.
+        return BigInt(d.deviceFeatureWindow(d.defects.on('feature-window-ignored') ? this.deviceFeatureSelect % 2 : this.deviceFeatureSelect));
       case 'driver_feature_select': return BigInt(this.driverFeatureSelect);
       case 'driver_feature': return BigInt(d.driverFeatureWindow(this.driverFeatureSelect));
       case 'config_msix_vector': return BigInt(d.configMsixVector);

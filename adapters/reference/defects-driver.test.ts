@@ -1,0 +1,63 @@
+// Every defect stays dormant on the suite driver's ordinary path: with the defect
+// selected, driver/ (openDriver → ready → one plain request of each kind) still works on
+// every device type and transport the defect declares — except where that plain path
+// is itself the defect's trigger (listed below, each with what breaks). This is what
+// lets unrelated scenarios keep passing under a defect.
+import { describe, expect, it } from 'vitest';
+import {
+  blkGetId, blkIdString, blkRead, blkWrite, entropyRequest, openDriver,
+} from '../../driver/index.ts';
+import { DEFECTS } from '../../emulator/defects.ts';
+import { DEFAULT_BLK_SERIAL } from '../../emulator/models/blk.ts';
+import { VIRTIO_BLK_S_OK } from '../../virtio/blk.ts';
+import { createReferenceTarget } from './index.ts';
+
+/** Defects whose trigger is on the plain path, and the step that must show it. */
+const ON_PLAIN_PATH: Record<string, string> = {
+  'no-common-cfg': 'init', // the driver cannot find the common configuration
+  'no-notify-cap': 'request', // the driver cannot notify
+  'entropy-no-bytes': 'entropy', // every entropy request returns 0 bytes
+};
+
+async function plainRun(device: 'entropy' | 'blk', transport: 'pci' | 'mmio', defect?: string): Promise<string> {
+  const t = await createReferenceTarget({ device, transport, defect, timeoutScale: 0.05 });
+  const drv = await openDriver(t);
+  try { await drv.ready(); } catch { return 'init'; }
+  const vq = drv.queue(0);
+  try {
+    if (device === 'entropy') {
+      const r = await entropyRequest(vq, { len: 64 });
+      if (r.usedLen < 1 || r.usedLen > 64 || r.written < 1) return 'entropy';
+      return 'ok';
+    }
+    const id = await blkGetId(vq);
+    if (id.status !== VIRTIO_BLK_S_OK || blkIdString(id.data) !== DEFAULT_BLK_SERIAL) return 'get-id';
+    const data = new Uint8Array(1024).map((_, i) => i & 0xff);
+    if ((await blkWrite(vq, 3n, data)).status !== VIRTIO_BLK_S_OK) return 'write';
+    const r = await blkRead(vq, 3n, 2);
+    if (r.status !== VIRTIO_BLK_S_OK || !Buffer.from(r.data).equals(Buffer.from(data))) return 'read';
+    return 'ok';
+  } catch {
+    return 'request';
+  }
+}
+
+describe('defects stay dormant on the plain driver path', () => {
+  for (const device of ['entropy', 'blk'] as const) {
+    for (const transport of ['pci', 'mmio'] as const) {
+      it(`${device}/${transport}: no defect → ok`, async () => {
+        expect(await plainRun(device, transport)).toBe('ok');
+      });
+    }
+  }
+  for (const d of DEFECTS) {
+    for (const device of d.devices) {
+      for (const transport of d.transports ?? (['pci', 'mmio'] as const)) {
+        const expected = ON_PLAIN_PATH[d.name] ?? 'ok';
+        it(`${d.name} (${device}/${transport}) → ${expected}`, async () => {
+          expect(await plainRun(device, transport, d.name)).toBe(expected);
+        });
+      }
+    }
+  }
+});
