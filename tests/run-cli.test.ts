@@ -14,9 +14,9 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FIX = 'tests/fixtures/run';
 const HAVE_REFERENCE = existsSync(join(ROOT, 'adapters/reference/index.ts'));
 
-function run(args: string[]): { code: number | null; stdout: string; stderr: string; out: string; cleanup(): void } {
+function run(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string; out: string; cleanup(): void } {
   const out = mkdtempSync(join(tmpdir(), 'cts-run-'));
-  const p = spawnSync(process.execPath, ['cli/bin.mjs', 'run', '--out', out, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1' } });
+  const p = spawnSync(process.execPath, ['cli/bin.mjs', 'run', '--out', out, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000, env: { ...process.env, NO_COLOR: '1', ...env } });
   return { code: p.status, stdout: p.stdout, stderr: p.stderr, out, cleanup: () => rmSync(out, { recursive: true, force: true }) };
 }
 
@@ -147,6 +147,23 @@ describe.skipIf(!HAVE_REFERENCE)('virtio-cts run on the reference target (the su
       // section numbers follow the run's spec version
       expect(res.clauses.find((c) => c.id === 'dev/core/virtqueues/the-virtqueue-used-ring#d50e44f4')?.section).toBe('2.4.8.2');
     } finally { r.cleanup(); old.cleanup(); }
+  });
+
+  it('closes every started target after its scenario, also after FAIL and ERROR', () => {
+    const logDir = mkdtempSync(join(tmpdir(), 'cts-life-'));
+    const log = join(logDir, 'log');
+    const r = run(['--features', `${FIX}/lifecycle/features`, '--steps', `${FIX}/lifecycle/steps/*.steps.ts`, '--device', 'blk', '--transport', 'mmio', '--quiet'], { CTS_FIXTURE_LOG: log });
+    try {
+      expect(r.code).toBe(1);
+      const res = checkReports(r.out);
+      expect(Object.fromEntries(res.scenarios.map((s) => [s.name, s.verdict]))).toEqual({
+        'passes with a target': 'PASS', 'fails with a target': 'FAIL', 'crashes with a target': 'ERROR',
+        'needs no target': 'PASS', 'a blk option after the target started': 'PASS',
+      });
+      expect(readFileSync(log, 'utf8').trim().split('\n')).toEqual(['open 1', 'close 1', 'open 2', 'close 2', 'open 3', 'close 3', 'open 4', 'close 4']);
+      expect(res.scenarios.find((s) => s.name === 'needs no target')?.target).toBeUndefined();
+      expect(res.scenarios.find((s) => s.name === 'passes with a target')?.target).toMatch(/blk/);
+    } finally { r.cleanup(); rmSync(logDir, { recursive: true, force: true }); }
   });
 
   it('exits 1 with a defect and FAILs the defect\'s clause', () => {

@@ -1,6 +1,7 @@
 // Target factory: turns the run's parameters into a started Target. The reference
 // emulator is the default; QEMU comes from adapters/qemu. One target per scenario.
 import type { Target } from '../../adapters/types.ts';
+import { createReferenceTarget } from '../../adapters/reference/index.ts';
 
 export type TargetKind = 'reference' | 'qemu';
 export type DeviceType = 'entropy' | 'blk';
@@ -24,18 +25,18 @@ export interface TargetParams {
   qemu?: { binary?: string; extraDeviceProps?: string[]; extraArgs?: string[] };
 }
 
-// Loaded by path at run time so that this module typechecks and loads before the
-// reference adapter lands (and so the QEMU adapter is only loaded for QEMU runs).
-// TODO(E): import createReferenceTarget statically once adapters/reference is committed.
-const REFERENCE = '../../adapters/reference/index.ts';
+// QEMU is loaded only for QEMU runs (it pulls in process management and signal hooks).
 const QEMU = '../../adapters/qemu/index.ts';
 
-export async function createTarget(p: TargetParams, o: TargetOverrides = {}): Promise<CtsTarget> {
+export type TargetFactory = (p: TargetParams, o: TargetOverrides) => Promise<CtsTarget>;
+
+/**
+ * The default factory: a fresh target per scenario. (Issue 4 will put a pool behind this
+ * seam: one QEMU per feature file, reset between scenarios, replaced after WEDGED.)
+ */
+export const createTarget: TargetFactory = async (p, o) => {
   if (p.target === 'reference') {
-    const mod = await import(REFERENCE);
-    return mod.createReferenceTarget({
-      device: p.device, transport: p.transport, defect: p.defect, timeoutScale: p.timeoutScale, blk: o.blk,
-    }) as Promise<CtsTarget>;
+    return createReferenceTarget({ device: p.device, transport: p.transport, defect: p.defect, timeoutScale: p.timeoutScale, blk: o.blk });
   }
   if (p.target === 'qemu') {
     if (p.defect) throw new Error('defects exist only in the reference emulator');
@@ -46,4 +47,11 @@ export async function createTarget(p: TargetParams, o: TargetOverrides = {}): Pr
     });
   }
   throw new Error(`unknown target '${String(p.target)}'`);
-}
+};
+
+let factory: TargetFactory = createTarget;
+
+/** Replace the target factory (tests, pools); `undefined` restores the default. */
+export function setTargetFactory(f: TargetFactory | undefined): void { factory = f ?? createTarget; }
+
+export function startTarget(p: TargetParams, o: TargetOverrides = {}): Promise<CtsTarget> { return factory(p, o); }

@@ -3,7 +3,7 @@
 // opens the suite's driver on it, and records checks as evidence. hooks.ts closes the
 // target after every scenario, whatever happened.
 import { World, setWorldConstructor, type IWorldOptions } from '@cucumber/cucumber';
-import { createTarget, type CtsTarget, type TargetOverrides, type TargetParams } from './targets.ts';
+import { startTarget, type CtsTarget, type TargetOverrides, type TargetParams } from './targets.ts';
 
 export type { CtsTarget, TargetOverrides, DeviceType, TransportKind, TargetKind } from './targets.ts';
 
@@ -44,7 +44,7 @@ export class CtsWorld extends World<RunParams> {
       }
       this.targetOverrides = overrides;
     }
-    this.targetP ??= createTarget(this.parameters, this.targetOverrides).then((t) => {
+    this.targetP ??= startTarget(this.parameters, this.targetOverrides).then((t) => {
       this.targetDescription = t.description;
       return t;
     });
