@@ -135,7 +135,11 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
     : undefined;
 
   // --- run ---
-  const progress = new Progress({ write, colour: !!process.stdout.isTTY && !process.env.NO_COLOR, quiet: !!o.quiet });
+  const tty = !!process.stdout.isTTY;
+  const progress = new Progress({
+    write, colour: tty && !process.env.NO_COLOR, quiet: !!o.quiet, live: tty,
+    total: combinations.reduce((n, c) => n + c.count, 0),
+  });
   const envelopes: Envelope[] = [];
   let current = 0;
   const combos = await execute({
@@ -156,6 +160,7 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
       }
     },
     onScenario: (r) => progress.scenario(r),
+    onScenarioStarted: (name) => progress.started(name),
   });
 
   // --- reports ---

@@ -62,6 +62,8 @@ export interface ExecuteOptions {
   timeoutScale: number;
   qemu?: RunParams['qemu'];
   onScenario?(r: ScenarioResult): void;
+  /** A scenario has started (for a live progress line). */
+  onScenarioStarted?(name: string): void;
   onEnvelope?(e: Envelope): void;
 }
 
@@ -93,6 +95,10 @@ export async function execute(o: ExecuteOptions): Promise<CombinationResult[]> {
       runtime: { ...runConfiguration.runtime, worldParameters: params as unknown as Record<string, never> },
     }, env, (e) => {
       o.onEnvelope?.(e);
+      if (e.testCaseStarted && o.onScenarioStarted) {
+        const name = collector.pickleName(e.testCaseStarted.testCaseId);
+        if (name !== undefined) o.onScenarioStarted(name);
+      }
       const r = collector.add(e);
       if (r) o.onScenario?.(r);
     });
@@ -113,6 +119,12 @@ export class Collector {
   private readonly ids = new Set<string>();
 
   constructor(private readonly combo: { device: DeviceType; transport: TransportKind }) {}
+
+  /** Name of the scenario a test case runs. */
+  pickleName(testCaseId: string): string | undefined {
+    const tc = this.testCases.get(testCaseId);
+    return tc ? this.pickles.get(tc.pickleId)?.name : undefined;
+  }
 
   add(e: Envelope): ScenarioResult | undefined {
     if (e.gherkinDocument?.uri) this.docs.set(e.gherkinDocument.uri, { feature: e.gherkinDocument.feature?.name ?? '', lines: astLines(e.gherkinDocument) });
