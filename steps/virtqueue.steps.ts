@@ -1,7 +1,7 @@
 // Split virtqueue (2.7): what the device may write (descriptor table, device-readable
 // buffers, at least `len` bytes of the writable ones), descriptor layouts and indirect
 // tables, and the notification suppression fields of both rings.
-import { Then, When } from '@cucumber/cucumber';
+import { Given, Then, When } from '@cucumber/cucumber';
 import type { CtsWorld } from './support/world.ts';
 import { inconclusive } from './support/assert.ts';
 import { S, USED_MS, drv, expect, hex, requireUsed, submit, vq, type Submitted } from './common.steps.ts';
@@ -207,6 +207,17 @@ When('the driver sets used_event to {int} and submits {int} requests one at a ti
   await q.setAvailFlags(0);
   // Set before every request: a driver's own bookkeeping must not move it here.
   for (let i = 0; i < n; i++) { await q.setUsedEvent(ev); await submit(this); }
+});
+
+Given('the device has notified the driver for a first request', async function (this: CtsWorld) {
+  // With used_event at the index the request lands on, a device notifies with or without
+  // VIRTIO_F_EVENT_IDX: if it does not, suppression cannot be told from silence.
+  const q = vq(this);
+  await q.setAvailFlags(0);
+  await q.setUsedEvent(await q.usedIdx());
+  const r = await submit(this);
+  requireUsed(r, 'the first request');
+  if (r.notifications === 0) inconclusive('the device sent no used buffer notification for a plain first request');
 });
 
 function nth(w: CtsWorld, k: number): Submitted {

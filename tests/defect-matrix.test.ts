@@ -25,7 +25,7 @@ type Transport = (typeof TRANSPORTS)[number];
 
 interface Job { defect?: string; device: Device; transport: Transport }
 interface Row { key: string; name: string; clauses: string[]; verdict: string; message?: string }
-interface JobResult { job: Job; rows: Row[] }
+interface JobResult { job: Job; rows: Row[]; ms: number }
 
 // Runs in a worker: `node --import tsx`, job list in argv[1] (JSON), one JSON line per job out.
 const WORKER = `
@@ -44,13 +44,14 @@ const known = { devices: ['entropy', 'blk', ...tagValuesSeen(scenarios, 'device'
 const { runConfiguration } = await loadConfiguration({ file: false, provided: { paths: features, import: [...SUPPORT_FILES, 'steps/*.steps.ts'], format: [] } }, env);
 const support = await loadSupport(runConfiguration, env);
 for (const job of jobs) {
+  const t0 = Date.now();
   const c = new Collector({ device: job.device, transport: job.transport });
   const params = { target: 'reference', device: job.device, transport: job.transport, timeoutScale: 0.25, specVersion: latestVersion(), ...(job.defect ? { defect: job.defect } : {}) };
   await runCucumber({ ...runConfiguration, support,
     sources: { ...runConfiguration.sources, tagExpression: combinationExpression(job.device, job.transport, known) },
     runtime: { ...runConfiguration.runtime, worldParameters: params } }, env, (e) => c.add(e));
   const rows = c.results.map((r) => ({ key: r.uri + ':' + r.line + ' ' + r.name, name: r.name, clauses: r.clauses, verdict: r.verdict, message: r.message }));
-  process.stdout.write(JSON.stringify({ job, rows }) + '\\n');
+  process.stdout.write(JSON.stringify({ job, rows, ms: Date.now() - t0 }) + '\\n');
 }
 `;
 
@@ -139,6 +140,9 @@ describe('defect matrix: every scenario passes defect-free and is failed by a de
     for (const k of unbroken) problems.push(`no defect fails ${k}`);
     const pct = passedSomewhere.size ? (100 * (passedSomewhere.size - unbroken.length)) / passedSomewhere.size : 0;
     console.log(`defect matrix: ${results.length} runs, ${passedSomewhere.size} scenarios, sensitivity ${pct.toFixed(1)}% (${passedSomewhere.size - unbroken.length}/${passedSomewhere.size}), ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const slow = [...results].sort((a, b) => b.ms - a.ms).slice(0, 5).map((r) => `${r.job.defect ?? 'defect-free'} ${comboKey(r.job)} ${r.ms} ms`);
+    console.log(`slowest runs: ${slow.join(', ')}`);
+    if (problems.length) console.log(problems.join('\n'));
     expect(problems).toEqual([]);
     expect(pct).toBe(100);
   });

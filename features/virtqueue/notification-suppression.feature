@@ -18,6 +18,7 @@ Feature: Notification suppression (device requirements, 2.7.7.2 and 2.7.10.2)
     @clause:dev/core/virtqueues/virtqueue-interrupt-suppression#28bbee95
     Scenario: Without VIRTIO_F_EVENT_IDX the used_event field is ignored
       Given the driver has initialized the device without "VIRTIO_F_EVENT_IDX" negotiated
+      And the device has notified the driver for a first request
       When the driver sets used_event to 100 and submits a request with avail flags 0
       Then the device has sent a used buffer notification
 
@@ -38,7 +39,8 @@ Feature: Notification suppression (device requirements, 2.7.7.2 and 2.7.10.2)
     @clause:dev/core/virtqueues/virtqueue-interrupt-suppression#ec18853a @requires:VIRTIO_F_EVENT_IDX
     Scenario: With VIRTIO_F_EVENT_IDX the NO_INTERRUPT flag is ignored
       Given the driver has initialized the device with "VIRTIO_F_EVENT_IDX" negotiated
-      When the driver sets used_event to 0 and submits a request with avail flags VIRTQ_AVAIL_F_NO_INTERRUPT
+      And the device has notified the driver for a first request
+      When the driver sets used_event to 1 and submits a request with avail flags VIRTQ_AVAIL_F_NO_INTERRUPT
       Then the device has sent a used buffer notification
 
   Rule: Available buffer notification suppression
