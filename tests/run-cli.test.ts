@@ -13,6 +13,7 @@ import { RESULTS_SCHEMA, type Results } from '../reports/results.ts';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FIX = 'tests/fixtures/run';
 const HAVE_REFERENCE = existsSync(join(ROOT, 'adapters/reference/index.ts'));
+const HAVE_QEMU = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64'], { encoding: 'utf8' }).status === 0;
 
 function run(args: string[], env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string; out: string; cleanup(): void } {
   const out = mkdtempSync(join(tmpdir(), 'cts-run-'));
@@ -174,6 +175,23 @@ describe.skipIf(!HAVE_REFERENCE)('virtio-cts run on the reference target (the su
       expect(res.target.defect).toBe('used-len-too-long');
       expect(res.clauses.find((c) => c.id === 'dev/core/virtqueues/the-virtqueue-used-ring#d50e44f4')?.verdict).toBe('FAIL');
       expect(r.stdout).toMatch(/FAIL .*used-ring#d50e44f4 \(§2\.7\.8\.2 ¶2, MUST\)/s);
+    } finally { r.cleanup(); }
+  });
+});
+
+describe.skipIf(!HAVE_QEMU)('virtio-cts run --target qemu', () => {
+  it('runs scenarios on real QEMU devices and leaves no QEMU behind', () => {
+    const count = () => Number(spawnSync('sh', ['-c', 'pgrep -c -x qemu-system-x86_64 || true'], { encoding: 'utf8' }).stdout.trim() || 0);
+    const before = count();
+    const r = run(['--target', 'qemu', '--device', 'entropy', '--transport', 'pci', '--tags', '@clause:dev/pci/pci-device-discovery#c6a7eb77', '--quiet']);
+    try {
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      const res = checkReports(r.out);
+      expect(res.target.adapter).toBe('qemu');
+      expect(res.scenarios.length).toBeGreaterThan(0);
+      expect(res.scenarios.every((s) => s.verdict === 'PASS')).toBe(true);
+      expect(res.target.description).toMatch(/QEMU .*virtio-rng-pci/);
+      expect(count()).toBeLessThanOrEqual(before);
     } finally { r.cleanup(); }
   });
 });

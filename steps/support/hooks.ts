@@ -73,7 +73,13 @@ After(async function (this: CtsWorld, { result, error }: ITestCaseHookParameter)
     ? { verdict: 'NOT_APPLICABLE', message: na, checks: this.checks }
     : classify((result?.status ?? 'UNKNOWN') as StepStatus, firstError.get(this) ?? error, result?.message, this.checks);
   try {
-    await this.closeTarget();
+    // Bounded, so that the verdict is still attached if closing hangs.
+    const deadline = (STEP_TIMEOUT_MS / 2) * SCALE;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.closeTarget(),
+      new Promise((_r, rej) => { timer = setTimeout(() => rej(new Error(`closing the target timed out after ${deadline} ms`)), deadline); }),
+    ]).finally(() => clearTimeout(timer));
   } catch (e) {
     // A target that cannot be closed is a finding about the harness or the target,
     // but it must not hide a FAIL already established.
