@@ -100,20 +100,20 @@ const PROBES: Record<string, Probe> = {
       const bufs = c.device === 'blk'
         ? [{ addr: hdr, len: 16, write: false }, { addr: buf, len: 21, write: true }]
         : [{ addr: buf, len: 64, write: true }];
+      const writable = bufs.filter((b) => b.write).reduce((n, b) => n + b.len, 0);
       const out = [];
       for (const canary of [0xa5, 0x5a]) {
         await mem.write(buf, new Uint8Array(64).fill(canary));
-        const u = await q.request(bufs);
-        const bytes = await mem.read(buf, u!.len);
-        out.push(bytes.some((b) => b !== canary) || u!.len === 0);
+        out.push((await q.request(bufs))!.len - writable);
       }
       return out;
     },
     control: async (c) => (await anyRequest((await up(c)).q))!.len,
-    good: [true, true], bad: [true, false],
+    good: [0, 0], bad: [0, 16],
   },
   'offers-feature-without-prerequisite': {
     probe: async (c) => { const { d } = await open(c); return missingPrerequisites(c.device, await d.deviceFeatures()).map((m) => m.feature); },
+    control: async (c) => { const { d } = await open(c); return d.negotiate((await d.deviceFeatures()) & ~bit(VIRTIO_BLK_F.CONFIG_WCE)); },
     good: [], bad: ['VIRTIO_BLK_F_CONFIG_WCE'],
   },
   'offers-undefined-feature': {
@@ -132,6 +132,7 @@ const PROBES: Record<string, Probe> = {
   },
   'no-version-1': {
     probe: async (c) => ((await (await open(c)).d.deviceFeatures()) & V1) !== 0n,
+    control: async (c) => (await open(c)).d.negotiate(V1),
     good: true, bad: false,
   },
   'consumes-before-driver-ok': {

@@ -62,6 +62,8 @@ export interface QueueState {
 
 /** Reserved feature bits the reference devices implement (chapter 6). */
 const CORE_FEATURES = bit(VIRTIO_F.VERSION_1) | bit(VIRTIO_F.INDIRECT_DESC) | bit(VIRTIO_F.EVENT_IDX);
+/** How much the used-len-too-long defect over-reports. */
+const USED_LEN_EXCESS = 16;
 /** A bit the spec does not define anywhere (for the offers-undefined-feature defect). */
 const UNDEFINED_FEATURE_BIT = 50;
 
@@ -78,8 +80,8 @@ export class VirtioDevice {
   irq: InterruptSink = { queue: () => {}, config: () => {}, reset: () => {} };
   private negotiatedOnce = false;
   private statusReadback?: number;
-  /** The previous request and its used len, kept only by the used-len-too-long defect. */
-  private lastRequest?: { key: string; len: number };
+  /** The previous request, kept only by the used-len-too-long defect. */
+  private lastRequestKey?: string;
   /** Queues from before the last reset, kept only by the works-after-reset defect. */
   private ghosts: (QueueState | undefined)[] = [];
 
@@ -125,8 +127,11 @@ export class VirtioDevice {
   /** May the driver's feature set be accepted at FEATURES_OK (2.2.2)? */
   private acceptable(f: bigint): boolean {
     const offered = this.offeredFeatures();
-    if ((f & ~offered) !== 0n) return false;
-    if (missingPrerequisites(this.model.type, f).length > 0) return false;
+    // A device that forgot to advertise VERSION_1 still implements it.
+    const implemented = this.defects.on('no-version-1') ? offered | bit(VIRTIO_F.VERSION_1) : offered;
+    if ((f & ~implemented) !== 0n) return false;
+    // A device that offers a feature without its prerequisite does not know the dependency.
+    if (!this.defects.on('offers-feature-without-prerequisite') && missingPrerequisites(this.model.type, f).length > 0) return false;
     // A modern-only device may refuse a driver that does not accept VERSION_1 (6.2).
     if (!hasBit(f, VIRTIO_F.VERSION_1) && !this.defects.on('no-version-1')) return false;
     if (this.defects.on('rejects-valid-feature-subset') && f === bit(VIRTIO_F.VERSION_1) && offered !== f) return false;
@@ -262,15 +267,11 @@ export class VirtioDevice {
       for (;;) {
         const chain = await ring.pop();
         if (!chain) break;
-        let len: number;
         const key = this.defects.on('used-len-too-long') ? await requestKey(ring, chain) : undefined;
-        if (key !== undefined && key === this.lastRequest?.key) {
-          // A "completion cache": the repeat is answered with the earlier len, nothing written.
-          len = this.lastRequest.len;
-        } else {
-          len = await this.model.process(q, { ring, chain, features: this.features, defects: this.defects, ram: this.ram });
-        }
-        if (key !== undefined) this.lastRequest = { key, len };
+        let len = await this.model.process(q, { ring, chain, features: this.features, defects: this.defects, ram: this.ram });
+        // Stale accounting on a repeated request: 16 bytes more than were written.
+        if (key !== undefined && key === this.lastRequestKey) len += USED_LEN_EXCESS;
+        this.lastRequestKey = key;
         if (this.defects.on('writes-descriptor-table')) {
           await this.ram.write(ring.layout.desc + chain.head * DESC_SIZE + DESC.flags, new Uint8Array(2));
         }
