@@ -53,7 +53,7 @@ export function reportHtml(r: Results, spec?: SpecText): string {
     ['Spec version', r.spec.version + (spec ? ` (clause text from ${spec.version})` : '')],
     ['Suite', `${r.suite.name} ${r.suite.version}${r.suite.commit ? ` (${r.suite.commit.slice(0, 12)})` : ''}`],
     ['Started', r.run.startedAt],
-    ['Duration', `${(r.run.durationMs / 1000).toFixed(2)} s`],
+    ['Duration', `${(r.run.durationMs / 1000).toFixed(2)} s${r.run.interrupted ? ' — INTERRUPTED: only the scenarios finished before the stop are reported' : ''}`],
     ...(r.run.tags ? [['Tags', r.run.tags] as [string, string]] : []),
   ];
 

@@ -22,6 +22,8 @@ export interface RunInfo {
   timeoutScale: number;
   startedAt: string;
   finishedAt: string;
+  /** Stopped by SIGINT/SIGTERM: the results cover the scenarios finished until then. */
+  interrupted?: boolean;
 }
 
 export interface ResultsScenario {
@@ -65,7 +67,7 @@ export interface Results {
     description: string;
     combinations: { device: string; transport: string; description: string | null; startedAt: string; finishedAt: string; scenarios: number }[];
   };
-  run: { startedAt: string; finishedAt: string; durationMs: number; tags: string | null; timeoutScale: number };
+  run: { startedAt: string; finishedAt: string; durationMs: number; tags: string | null; timeoutScale: number; interrupted?: boolean };
   /** Scenario verdict counts (all verdicts present, zeros included). */
   summary: Totals;
   /** Clause verdict counts. */
@@ -94,6 +96,7 @@ export function buildResults(info: RunInfo, combos: CombinationResult[], meta: (
       startedAt: info.startedAt, finishedAt: info.finishedAt,
       durationMs: Date.parse(info.finishedAt) - Date.parse(info.startedAt),
       tags: info.tags ?? null, timeoutScale: info.timeoutScale,
+      ...(info.interrupted ? { interrupted: true } : {}),
     },
     summary: countVerdicts(scenarios.map((s) => s.verdict)),
     clauseSummary: countVerdicts(clauses.map((c) => c.verdict)),
@@ -148,7 +151,7 @@ export const RESULTS_SCHEMA = {
     },
     run: {
       type: 'object', additionalProperties: false, required: ['startedAt', 'finishedAt', 'durationMs', 'tags', 'timeoutScale'],
-      properties: { startedAt: isoTime, finishedAt: isoTime, durationMs: { type: 'number', minimum: 0 }, tags: { type: ['string', 'null'] }, timeoutScale: { type: 'number', exclusiveMinimum: 0 } },
+      properties: { startedAt: isoTime, finishedAt: isoTime, durationMs: { type: 'number', minimum: 0 }, tags: { type: ['string', 'null'] }, timeoutScale: { type: 'number', exclusiveMinimum: 0 }, interrupted: { type: 'boolean' } },
     },
     summary: totals,
     clauseSummary: totals,

@@ -1,7 +1,7 @@
 // `virtio-cts run` end to end, as a user runs it: exit codes (0 clean, 1 with a defect or
 // a failing scenario, 2 for bad input) and the four report files, valid.
 import { describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -34,6 +34,15 @@ function checkReports(out: string): Results {
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   expect(html).toMatch(/^<!DOCTYPE html>/);
   expect(html).toContain(`data-count="scenarios-PASS">${results.summary.PASS}<`);
+  return results;
+}
+
+/** Reports of an interrupted run: valid, but the messages stream stops mid-run. */
+function checkReportsPartial(out: string): Results {
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as Results;
+  expect(validate(results), JSON.stringify(validate.errors)).toBe(true);
+  convert(readFileSync(join(out, 'junit.xml'), 'utf8'), { format: 'object' });
+  expect(readFileSync(join(out, 'report.html'), 'utf8')).toContain('INTERRUPTED');
   return results;
 }
 
@@ -165,6 +174,29 @@ describe.skipIf(!HAVE_REFERENCE)('virtio-cts run on the reference target (the su
       expect(res.scenarios.find((s) => s.name === 'needs no target')?.target).toBeUndefined();
       expect(res.scenarios.find((s) => s.name === 'passes with a target')?.target).toMatch(/blk/);
     } finally { r.cleanup(); rmSync(logDir, { recursive: true, force: true }); }
+  });
+
+  it('on SIGINT stops, writes the reports of the scenarios finished so far (marked interrupted) and exits 130', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'cts-int-'));
+    try {
+      const p = spawn(process.execPath, ['cli/bin.mjs', 'run', '--out', out], { cwd: ROOT, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      p.stderr.on('data', (d: Buffer) => { stderr += d; });
+      const code = await new Promise<number | null>((res) => {
+        p.stdout.on('data', (d: Buffer) => {
+          stdout += d;
+          if ((stdout.match(/ PASS /g) ?? []).length >= 3 && !p.killed) p.kill('SIGINT');
+        });
+        p.on('exit', (c) => res(c));
+      });
+      expect(code, stderr).toBe(130);
+      expect(stderr).toMatch(/SIGINT: stopping/);
+      const res = checkReportsPartial(out);
+      expect(res.run.interrupted).toBe(true);
+      expect(res.scenarios.length).toBeGreaterThanOrEqual(3);
+      expect(res.scenarios.length).toBeLessThan(100);
+    } finally { rmSync(out, { recursive: true, force: true }); }
   });
 
   it('exits 1 with a defect and FAILs the defect\'s clause', () => {

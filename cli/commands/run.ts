@@ -10,12 +10,12 @@ import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.ts';
 import { featureByName } from '../../virtio/features.ts';
 import { hasVersion, latestVersion, listVersions, resolveClause, suggestClause } from '../../spec-refs/load.ts';
-import { buildResults } from '../../reports/results.ts';
+import { buildResults, type RunInfo } from '../../reports/results.ts';
 import { loadSpecText, type SpecText } from '../../reports/spec-text.ts';
 import { writeReports } from '../../reports/write.ts';
 import { FAILING } from '../../reports/verdict.ts';
 import { clauseInfo } from '../../steps/support/clauses.ts';
-import { execute, type Combination } from '../../steps/support/runner/execute.ts';
+import { execute, type Combination, type CombinationResult, type ScenarioResult } from '../../steps/support/runner/execute.ts';
 import {
   checkTagExpression, combinationExpression, findFeatureFiles, planScenarios, selectScenarios, tagValuesSeen, unknownClauses,
 } from '../../steps/support/runner/plan.ts';
@@ -67,6 +67,19 @@ function suiteInfo(): { name: string; version: string; commit?: string } {
     commit = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim() || undefined;
   } catch { /* not a git checkout */ }
   return { name: pkg.name, version: pkg.version, ...(commit ? { commit } : {}) };
+}
+
+/** Scenario results regrouped per device/transport run (for a partial report). */
+function combinationsOf(rs: ScenarioResult[]): CombinationResult[] {
+  const m = new Map<string, CombinationResult>();
+  for (const r of rs) {
+    const k = `${r.device}/${r.transport}`;
+    const c = m.get(k) ?? { device: r.device, transport: r.transport, startedAt: r.startedAt, finishedAt: r.startedAt, scenarios: [] };
+    c.scenarios.push(r);
+    c.finishedAt = new Date(Date.parse(r.startedAt) + r.durationMs).toISOString();
+    m.set(k, c);
+  }
+  return [...m.values()];
 }
 
 export async function runCommand(o: RunCliOptions): Promise<number> {
@@ -142,6 +155,28 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   });
   const envelopes: Envelope[] = [];
   let current = 0;
+  const done: ScenarioResult[] = [];
+  const info = (finishedAt: string, interrupted: boolean): RunInfo => ({
+    suite: suiteInfo(),
+    spec: { version: specVersion, ...(o.specDir ? { dir: o.specDir } : {}) },
+    target: { adapter: target, device: o.device, transport: o.transport, ...(o.defect ? { defect: o.defect } : {}) },
+    ...(o.tags ? { tags: o.tags } : {}),
+    timeoutScale, startedAt, finishedAt, ...(interrupted ? { interrupted } : {}),
+  });
+  // Ctrl-C / SIGTERM: keep what has run so far (reports marked interrupted), then exit
+  // 128 + signo; process.exit runs the QEMU adapter's 'exit' hook, so no QEMU is left.
+  const onSignal = (sig: NodeJS.Signals): void => {
+    process.stderr.write(`\nvirtio-cts: ${sig}: stopping; writing the reports of the ${done.length} scenario runs finished so far\n`);
+    try {
+      const partial = combinationsOf(done);
+      const { results } = buildResults(info(new Date().toISOString(), true), partial, (id) => clauseInfo(id, specVersion));
+      writeReports(o.out, results, envelopes, spec);
+    } finally {
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    }
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const combos = await execute({
     cwd: ROOT,
     features: files,
@@ -159,20 +194,14 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
         if (c) progress.combination(c.device, c.transport, c.count, target);
       }
     },
-    onScenario: (r) => progress.scenario(r),
+    onScenario: (r) => { done.push(r); progress.scenario(r); },
     onScenarioStarted: (name) => progress.started(name),
   });
 
   // --- reports ---
-  const { results } = buildResults({
-    suite: suiteInfo(),
-    spec: { version: specVersion, ...(o.specDir ? { dir: o.specDir } : {}) },
-    target: { adapter: target, device: o.device, transport: o.transport, ...(o.defect ? { defect: o.defect } : {}) },
-    ...(o.tags ? { tags: o.tags } : {}),
-    timeoutScale,
-    startedAt,
-    finishedAt: new Date().toISOString(),
-  }, combos, (id) => clauseInfo(id, specVersion));
+  process.removeListener('SIGINT', onSignal);
+  process.removeListener('SIGTERM', onSignal);
+  const { results } = buildResults(info(new Date().toISOString(), false), combos, (id) => clauseInfo(id, specVersion));
   const written = writeReports(o.out, results, envelopes, spec);
   progress.summary(results.summary, results.clauseSummary, performance.now() - t0, written.map((f) => (relative(process.cwd(), f).startsWith('..') ? f : relative(process.cwd(), f))));
   return results.scenarios.some((s) => FAILING.has(s.verdict)) ? 1 : 0;
