@@ -148,9 +148,9 @@ export function sendmsg(fd: number, data: Uint8Array, fds: readonly number[] = [
 
 /**
  * Receives up to maxLen bytes and up to maxFds fds (close-on-exec); null if nothing is
- * waiting. Empty data means EOF. On a stream socket the kernel never joins bytes sent
- * with fds to bytes sent before them, so reading one message at a time keeps each
- * message's fds with it.
+ * waiting. Empty data means EOF. On a stream socket fds arrive with the read that holds
+ * the first byte sent with them, and a read may join earlier fd-less bytes to them: read
+ * exactly one message at a time (header, then its payload) so fds stay with their message.
  */
 export function recvmsg(fd: number, maxLen: number, maxFds = 0): RecvResult | null {
   return load().recvmsg(fd, maxLen, maxFds);
