@@ -24,6 +24,12 @@ function clauseRef(c: ResultsClause | undefined, id: string): string {
   return `<code>${esc(id)}</code> <span class="sec">§${esc(c.section)} ¶${esc(c.ordinal)}${c.keywords.length ? ` · ${esc(c.keywords.join('/'))}` : ''}</span>`;
 }
 
+/** Evidence the steps attached, folded away. */
+function evidence(s: ResultsScenario): string {
+  if (!s.evidence.length) return '';
+  return `<details class="evidence"><summary>evidence (${s.evidence.length})</summary>${s.evidence.map((e) => `<div><b>${esc(e.label)}</b><pre>${esc(e.body)}</pre></div>`).join('')}</details>`;
+}
+
 /** Areas with failures first, then in document order (by their first section number). */
 function areaOrder(cs: ResultsClause[]): string[] {
   const info = new Map<string, { sev: number; sec: string }>();
@@ -88,6 +94,7 @@ export function reportHtml(r: Results, spec?: SpecText): string {
         <dt>Observed</dt><dd class="observed">${esc(v.observed)}</dd>
       </dl>${text(v.clause)}` : `<p class="msg">${esc(s.messages[0] ?? '')}</p>
       <p class="clauses">Clauses: ${s.clauses.map((id) => clauseRef(clauses.get(id), id)).join(', ') || '—'}</p>`}
+      ${evidence(s)}
     </article>`;
   }).join('\n');
 
@@ -123,7 +130,7 @@ export function reportHtml(r: Results, spec?: SpecText): string {
     <td>${badge(s.verdict)}</td><td>${esc(s.name)}</td><td>${esc(s.device)}/${esc(s.transport)}</td>
     <td class="where">${esc(s.uri)}:${s.line}</td><td class="num">${s.durationMs.toFixed(1)}</td>
     <td>${s.clauses.map((id) => `<a href="#c-${esc(id)}"><code>${esc(id)}</code></a>`).join('<br>')}</td>
-    <td class="msg">${esc(s.messages.join(' — '))}</td></tr>`).join('\n');
+    <td class="msg">${esc(s.messages.join(' — '))}${evidence(s)}</td></tr>`).join('\n');
 
   const noticeBlock = spec ? `<section id="notice"><h2>Spec text</h2>
     <p>Clause text on this page is quoted from the VIRTIO specification source folder ${esc(spec.version)}, read when the report was written. It is reproduced under the following notice:</p>
@@ -183,7 +190,7 @@ ${VERDICTS.map((v) => `.v-${v}.badge,.chip.v-${v}{background:var(--${v})}.card.v
 blockquote.spec{margin:6px 0;padding:4px 10px;border-left:3px solid #8c959f;background:#f6f8fa;font-size:13px}
 pre.notice{white-space:pre-wrap;font-size:11px;background:#f6f8fa;padding:8px;border:1px solid var(--line)}.msg{max-width:520px}
 .scenarios td.where{font-size:12px;color:var(--mut);white-space:nowrap}.allgood{color:var(--PASS);font-weight:600}
-.hidden{display:none!important}footer{padding:12px 24px;color:var(--mut);font-size:12px;border-top:1px solid var(--line)}
+.evidence pre{margin:2px 0 6px;font-size:11px;white-space:pre-wrap;background:#f6f8fa;padding:4px}.evidence summary{color:var(--mut);font-size:12px;cursor:pointer}.hidden{display:none!important}footer{padding:12px 24px;color:var(--mut);font-size:12px;border-top:1px solid var(--line)}
 `;
 
 // Filters: verdict checkboxes and a text box hide rows, chips and failure cards.
