@@ -22,7 +22,9 @@ Feature: The virtqueue used ring (device requirements, 2.7.8.2)
 
     Examples:
       | request        |
+      | read 1 sector  |
       | read 8 sectors |
+      | write 1 sector |
       | get id         |
 
     @requires:VIRTIO_BLK_F_FLUSH
