@@ -200,8 +200,10 @@ export function eventfdWrite(fd: number, value: bigint | number = 1n): boolean {
 
 /**
  * Calls `cb(null)` on Node's event loop while `fd` is readable (or writable) — level
- * triggered, so drain it or stop. One readable and one writable watch per fd. If the
- * poll fails (e.g. EBADF) `cb(err)` is called once and the watch ends. An active watch
+ * triggered, so drain it or stop. One readable and one writable watch per fd (EEXIST
+ * otherwise). If the poll fails `cb(err)` is called once and the watch ends; libuv calls
+ * every EPOLLERR "EBADF", so read or write the fd to learn the real error (ECONNRESET,
+ * …). A peer's close is no error: it makes the fd readable (EOF). An active watch
  * keeps the process alive, like a socket. Only for fds of this module: an fd Node
  * itself polls (a net.Socket's) must not be watched.
  */
