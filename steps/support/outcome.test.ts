@@ -39,6 +39,14 @@ describe('verdict mapping', () => {
     const e = Object.assign(new Error('m'), { name: 'ClauseViolation', violation: v('SHOULD') });
     expect(classify('FAILED', e, undefined, []).verdict).toBe('WARN');
   });
+  it('treats an error carrying { clause, expected, observed } (e.g. from driver/) as a violation of that clause', () => {
+    const e = Object.assign(new Error('used len too long'), { clause: 'dev/core/virtqueues/the-virtqueue-used-ring#d50e44f4', expected: 'len <= 16', observed: 'len 32' });
+    const o = classify('FAILED', e, undefined, []);
+    expect(o.verdict).toBe('FAIL');
+    expect(o.message).toBe('dev/core/virtqueues/the-virtqueue-used-ring#d50e44f4 (§2.7.8.2 ¶2, MUST): expected len <= 16; observed len 32');
+    const unknown = Object.assign(new Error('x'), { clause: 'dev/none#00000000', expected: 'a', observed: 'b' });
+    expect(classify('FAILED', unknown, undefined, []).verdict).toBe('ERROR');
+  });
   it('omits the section part when the clause has no row in the spec version', () => {
     expect(violationMessage({ clause: 'x#1', level: 'MUST', expected: 'a', observed: 'b' })).toBe('x#1: expected a; observed b');
   });

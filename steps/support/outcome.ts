@@ -2,9 +2,11 @@
 //   ClauseViolation at MUST level → FAIL, at SHOULD level → WARN; NotApplicable →
 //   NOT_APPLICABLE; Inconclusive → INCONCLUSIVE; a wedged target (TargetWedgedError has
 //   `wedged: true`) or a step timeout → WEDGED; anything else (harness bug, undefined
-//   step) → ERROR.
+//   step) → ERROR. An error from below the steps that carries { clause, expected,
+//   observed } counts as a violation of that clause.
 import type { ScenarioOutcome } from '../../reports/verdict.ts';
 import { violationMessage } from './assert.ts';
+import { clauseInfo, levelOf } from './clauses.ts';
 
 /** Cucumber's status of the worst step (messages.TestStepResultStatus), as a string. */
 export type StepStatus = 'UNKNOWN' | 'PASSED' | 'SKIPPED' | 'PENDING' | 'UNDEFINED' | 'AMBIGUOUS' | 'FAILED';
@@ -35,6 +37,16 @@ export function classify(status: StepStatus, error: unknown, stepMessage: string
   if (e?.name === 'ClauseViolation' && e.violation) {
     const v = e.violation;
     return { ...base, verdict: v.level === 'MUST' ? 'FAIL' : 'WARN', message: violationMessage(v), violation: v };
+  }
+  // Code below the steps (driver/) may detect a broken clause itself and say so with
+  // { clause, expected, observed } on its error: the same FAIL/WARN as a check().
+  const ce = error as { clause?: unknown; expected?: unknown; observed?: unknown } | undefined;
+  if (typeof ce?.clause === 'string' && typeof ce.expected === 'string' && typeof ce.observed === 'string') {
+    const info = clauseInfo(ce.clause);
+    if (info) {
+      const v = { clause: ce.clause, level: levelOf(info.keywords), section: info.section, ordinal: info.ordinal, keywords: info.keywords, expected: ce.expected, observed: ce.observed };
+      return { ...base, verdict: v.level === 'MUST' ? 'FAIL' : 'WARN', message: violationMessage(v), violation: v };
+    }
   }
   if (e?.name === 'NotApplicable') return { ...base, verdict: 'NOT_APPLICABLE', message: e.reason ?? e.message };
   if (e?.name === 'Inconclusive') return { ...base, verdict: 'INCONCLUSIVE', message: e.reason ?? e.message };
