@@ -185,4 +185,41 @@ describe.skipIf(!nativeAvailable())('native watch (uv_poll on the Node event loo
     expect(codeOf(() => recvmsg(a, 8))).toBe('ECONNRESET');
     close(a);
   });
+
+  it('close(fd) inside its own callback is safe and ends the watch', async () => {
+    const fd = eventfd(1);
+    let calls = 0;
+    const w = watch(fd, 'readable', () => {
+      calls++;
+      close(fd);
+    });
+    await until(() => calls > 0, 5000, 'readable callback');
+    await settle();
+    expect(calls).toBe(1);
+    expect(w.stop()).toBe(false);
+  });
+
+  it('works in a worker thread, and a worker ended with an active watch cleans up', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      const m = require(${JSON.stringify(addonPath)});
+      const fd = m.eventfd(0);
+      const mem = m.memfdCreate('worker', 4096);
+      const view = new Uint8Array(m.mmap(mem, 4096));
+      m.watch(fd, 0, () => {
+        view[0] = Number(m.eventfdRead(fd));
+        parentPort.postMessage({ got: view[0], fds: [fd, mem] }); // then stays watching
+      });
+      m.eventfdWrite(fd, 7);
+    `;
+    const worker = new Worker(code, { eval: true });
+    const msg = await Promise.race([
+      new Promise<{ got: number; fds: number[] }>((res, rej) => { worker.once('message', res); worker.once('error', rej); }),
+      new Promise<never>((_, rej) => setTimeout(() => rej(new Error('worker timed out')), 10_000 * timeoutScale)),
+    ]);
+    expect(msg.got).toBe(7);
+    await worker.terminate(); // with its watch still active: the cleanup hook must stop it
+    msg.fds.forEach(close); // fds belong to the process, not the worker
+  });
 });

@@ -209,7 +209,6 @@ typedef struct poller {
   bool closing;
   uint32_t id[2]; /* 0 = slot empty; [0] readable, [1] writable */
   napi_ref cb[2];
-  napi_async_context ctx;
   struct poller *next;
 } poller;
 
@@ -217,6 +216,9 @@ typedef struct {
   uv_loop_t *loop;
   poller *pollers;
   uint32_t next_id;
+  /* One async context for all watch callbacks, never destroyed: a per-watch one
+   * could be destroyed by close()/stop() inside its own callback, mid-use. */
+  napi_async_context ctx;
 } instance;
 
 static instance *get_instance(napi_env env) {
@@ -235,11 +237,9 @@ static void remove_poller(instance *inst, poller *p, bool env_alive) {
       break;
     }
   p->closing = true;
-  if (env_alive) {
+  if (env_alive)
     for (int i = 0; i < 2; i++)
       if (p->cb[i]) napi_delete_reference(p->env, p->cb[i]);
-    napi_async_destroy(p->env, p->ctx);
-  }
   p->cb[0] = p->cb[1] = NULL;
   p->id[0] = p->id[1] = 0;
   uv_poll_stop(&p->handle);
@@ -679,7 +679,7 @@ static void on_poll(uv_poll_t *h, int status, int events) {
     if (!err && !(events & (i == 0 ? UV_READABLE : UV_WRITABLE))) continue;
     napi_value cb, arg = err ? err : make_null(env), result;
     if (napi_get_reference_value(env, p->cb[i], &cb) != napi_ok || !cb) continue;
-    if (napi_make_callback(env, p->ctx, recv, cb, 1, &arg, &result) == napi_pending_exception) {
+    if (napi_make_callback(env, get_instance(env)->ctx, recv, cb, 1, &arg, &result) == napi_pending_exception) {
       napi_value exc;
       napi_get_and_clear_last_exception(env, &exc);
       napi_fatal_exception(env, exc); /* surfaces as 'uncaughtException' */
@@ -705,6 +705,11 @@ static napi_value js_watch(napi_env env, napi_callback_info info) {
   while (p && p->fd != fd) p = p->next;
   bool fresh = p == NULL;
   if (!fresh && p->id[which]) return throw_errno(env, EEXIST, "watch", NULL);
+  if (!inst->ctx) {
+    if (napi_create_string_utf8(env, "virtio-cts-native:watch", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+        napi_async_init(env, NULL, name, &inst->ctx) != napi_ok)
+      return throw_napi(env);
+  }
   if (fresh) {
     p = calloc(1, sizeof *p);
     if (!p) return throw_errno(env, ENOMEM, "watch", NULL);
@@ -716,11 +721,6 @@ static napi_value js_watch(napi_env env, napi_callback_info info) {
     p->handle.data = p;
     p->env = env;
     p->fd = fd;
-    if (napi_create_string_utf8(env, "virtio-cts-native:watch", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-        napi_async_init(env, NULL, name, &p->ctx) != napi_ok) {
-      uv_close((uv_handle_t *)&p->handle, on_poller_closed);
-      return throw_napi(env);
-    }
     p->next = inst->pollers;
     inst->pollers = p;
   }
