@@ -84,6 +84,27 @@ describe('reference target: placement', () => {
     expect(await d.queueMax(1)).toBe(0);
   });
 
+  it('PCI: the PCI configuration access capability reaches the BAR; no decoding without the memory bit', async () => {
+    const t = await createReferenceTarget({ device: 'entropy', transport: 'pci' });
+    const d = await MiniDriver.open(t);
+    const cfgCap = d.caps.find((c) => c.cfgType === 5)!;
+    const common = d.cap(VIRTIO_PCI_CAP_COMMON_CFG);
+    // Window: BAR of the common config, offset of num_queues, 2 bytes.
+    await d.cfgWrite(cfgCap.at + 4, 1, common.bar);
+    await d.cfgWrite(cfgCap.at + 8, 4, common.offset + 0x12);
+    await d.cfgWrite(cfgCap.at + 12, 4, 2);
+    expect(await d.cfgRead(cfgCap.at + 16, 4)).toBe(1);
+    // A write through the window: device_status = ACKNOWLEDGE.
+    await d.cfgWrite(cfgCap.at + 8, 4, common.offset + 0x14);
+    await d.cfgWrite(cfgCap.at + 12, 4, 1);
+    await d.cfgWrite(cfgCap.at + 16, 4, ACKNOWLEDGE);
+    expect(await d.status()).toBe(ACKNOWLEDGE);
+    const commonAddr = d.bars.get(common.bar)! + common.offset;
+    expect(await t.bus.read(commonAddr + 0x12, 2)).toBe(1);
+    await d.cfgWrite(4, 2, 0); // memory decoding off
+    expect(await t.bus.read(commonAddr + 0x12, 2)).toBe(0xffff);
+  });
+
   it('MMIO: magic, version 2, IDs, no queue 1, no shared memory', async () => {
     const t = await createReferenceTarget({ device: 'entropy', transport: 'mmio' });
     const d = await MiniDriver.open(t);
