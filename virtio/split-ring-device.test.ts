@@ -164,6 +164,30 @@ describe('SplitRingDevice: used ring and notifications', () => {
     expect(await late.shouldNotify(1)).toBe(false);
   });
 
+  it('used_event means nothing without EVENT_IDX, avail.flags nothing with it (and their defect hooks)', async () => {
+    const m = new FakeMem();
+    m.dv(DRIVER + AVAIL.usedEvent(SIZE)).setUint16(0, 100, true);
+    const plain = ring(m);
+    await plain.push(0, 1);
+    expect(await plain.shouldNotify(0)).toBe(true);
+    const u = ring(m, { defects: ['uses-used-event-without-event-idx'] });
+    u.usedIdx = 1;
+    expect(await u.shouldNotify(0)).toBe(false);
+    m.dv(DRIVER + AVAIL.flags).setUint16(0, VIRTQ_AVAIL_F_NO_INTERRUPT, true);
+    m.dv(DRIVER + AVAIL.usedEvent(SIZE)).setUint16(0, 0, true);
+    const e = ring(m, { eventIdx: true });
+    e.usedIdx = 1;
+    expect(await e.shouldNotify(0)).toBe(true);
+    const h = ring(m, { eventIdx: true, defects: ['honours-no-interrupt-with-event-idx'] });
+    h.usedIdx = 1;
+    expect(await h.shouldNotify(0)).toBe(false);
+    m.dv(DRIVER + AVAIL.usedEvent(SIZE)).setUint16(0, 5, true);
+    expect(await e.shouldNotify(0)).toBe(false);
+    const n = ring(m, { eventIdx: true, defects: ['notifies-before-used-event'] });
+    n.usedIdx = 1;
+    expect(await n.shouldNotify(0)).toBe(true);
+  });
+
   it('sets used.flags / avail_event for avail-notification suppression', async () => {
     const m = new FakeMem();
     const flags = () => m.dv(DEVICE + USED.flags).getUint16(0, true);
