@@ -89,6 +89,19 @@ describe.skipIf(!nativeAvailable())('native memfd and mmap', () => {
     close(fd);
   });
 
+  it('a mapping outlives its fd: closing the memfd right after mmap keeps the memory', () => {
+    const fd = memfdCreate('orphan', 4096);
+    const a = new Uint8Array(mmap(fd, 4096));
+    const b = new Uint8Array(mmap(fd, 4096));
+    close(fd);
+    a[100] = 42;
+    expect(b[100]).toBe(42);
+    expect(mapsOf('orphan')).toHaveLength(2);
+    munmap(a.buffer as ArrayBuffer);
+    munmap(b.buffer as ArrayBuffer);
+    expect(mapsOf('orphan')).toHaveLength(0);
+  });
+
   it('mmap errors: EBADF, ENXIO past end of file, EINVAL unaligned offset, ENODEV for a socket, range checks', () => {
     const fd = memfdCreate('errs', 8192);
     expect(codeOf(() => mmap(987654, 4096))).toBe('EBADF');
