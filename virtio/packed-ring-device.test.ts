@@ -209,7 +209,7 @@ describe('PackedRingDevice: used descriptors', () => {
     }
   });
 
-  it('IN_ORDER batch: one used descriptor with the last id, skipping the whole batch; the defect reverses', async () => {
+  it('IN_ORDER batch: one used descriptor with the last id, skipping the whole batch; out of order refused unless the defect', async () => {
     const m = new FakeMem();
     const r = await popTwo(m, { inOrder: true });
     await r.pushBatch([{ id: 5, len: 4 }, { id: 6, len: 2 }]);
@@ -218,9 +218,11 @@ describe('PackedRingDevice: used descriptors', () => {
     expect(r.nextUsed).toEqual({ off: 3, wrap: 1 });
     await expect((await popTwo(new FakeMem(), { inOrder: true })).pushBatch([{ id: 6, len: 0 }])).rejects.toThrow(/ring order/);
     await expect((await popTwo(new FakeMem())).pushBatch([{ id: 5, len: 0 }])).rejects.toThrow(/IN_ORDER/);
+    await expect((await popTwo(new FakeMem(), { inOrder: true })).push(6, 0)).rejects.toThrow(/IN_ORDER/);
     const m2 = new FakeMem();
     const bad = await popTwo(m2, { inOrder: true, defects: ['packed-in-order-out-of-order'] });
-    await bad.pushBatch([{ id: 5, len: 4 }, { id: 6, len: 2 }]);
+    await bad.push(6, 2);
+    await bad.push(5, 4);
     expect([m2.used(0).id, m2.used(1).id]).toEqual([6, 5]);
   });
 });

@@ -65,7 +65,8 @@ export interface PackedDeviceRingOptions {
    * - packed-writes-device-readable: writeAt also writes into the first device-readable buffer
    * - packed-flags-before-body: used flags are written before id/len
    * - packed-used-wrap-not-toggled: used flags always carry wrap counter 1
-   * - packed-in-order-out-of-order: pushBatch under IN_ORDER completes the batch in reverse order
+   * - packed-in-order-out-of-order: under IN_ORDER, push() accepts a buffer that is not the
+   *   oldest outstanding one (the driver then takes the older ones as used, unfinished)
    * - packed-notifies-despite-disable: used-buffer notification with RING_EVENT_FLAGS_DISABLE
    * - packed-ignores-event-desc: with EVENT_IDX, RING_EVENT_FLAGS_DESC treated as ENABLE
    * - packed-id-from-first-desc: buffer ID read from the first descriptor of a list
@@ -246,10 +247,15 @@ export class PackedRingDevice {
   /**
    * Mark buffer `id` used with `len` bytes written: one used descriptor at nextUsed, which
    * then skips the descriptors the buffer occupied (2.8.6). An id the device never took
-   * (an injected defect) skips one descriptor.
+   * (an injected defect) skips one descriptor. With IN_ORDER only the oldest outstanding
+   * buffer may be completed.
    */
   async push(id: number, len: number): Promise<void> {
     const k = this.outstanding.findIndex((o) => o.id === id);
+    // IN_ORDER promises ring order; a device model that completes otherwise is a bug (or the defect).
+    if (this.opts.inOrder && k > 0 && !this.defect('packed-in-order-out-of-order')) {
+      throw new Error(`IN_ORDER: buffer ${id} completed before buffer ${this.outstanding[0].id}`);
+    }
     const n = k >= 0 ? this.outstanding[k].descCount : 1;
     if (k >= 0) this.outstanding.splice(k, 1);
     await this.writeUsed(this.nextUsed, id, len);
@@ -269,10 +275,6 @@ export class PackedRingDevice {
         throw new Error(`pushBatch: entry ${i} is buffer ${e.id}, ring order has ${this.outstanding[i]?.id ?? 'nothing'}`);
       }
     });
-    if (entries.length > 1 && this.defect('packed-in-order-out-of-order')) {
-      for (const e of [...entries].reverse()) await this.push(e.id, e.len);
-      return;
-    }
     const batch = this.outstanding.splice(0, entries.length);
     const last = entries[entries.length - 1];
     await this.writeUsed(this.nextUsed, last.id, last.len);
