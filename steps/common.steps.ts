@@ -239,10 +239,6 @@ When('the driver writes 0 to the device status', async function (this: CtsWorld)
   S(this).seen.statusAfterReset = await writeZeroAndPoll(this);
 });
 
-When('the driver submits a request', async function (this: CtsWorld) {
-  await submit(this);
-});
-
 When('the driver submits {int} requests one after another', async function (this: CtsWorld, n: number) {
   for (let i = 0; i < n; i++) await submit(this);
 });
