@@ -33,7 +33,10 @@ function checkReports(out: string): Results {
   expect(envelopes.filter((e) => e.testCaseFinished).length).toBe(results.scenarios.length);
   const html = readFileSync(join(out, 'report.html'), 'utf8');
   expect(html).toMatch(/^<!DOCTYPE html>/);
-  expect(html).toContain(`data-count="scenarios-PASS">${results.summary.PASS}<`);
+  for (const [v, n] of Object.entries(results.summary)) expect(html).toContain(`data-count="scenarios-${v}">${n}<`);
+  for (const [v, n] of Object.entries(results.clauseSummary)) expect(html).toContain(`data-count="clauses-${v}">${n}<`);
+  expect(html.match(/<tr class="scenario"/g)?.length ?? 0).toBe(results.scenarios.length);
+  expect(html.match(/<tr class="clause"/g)?.length ?? 0).toBe(results.clauses.length);
   return results;
 }
 
