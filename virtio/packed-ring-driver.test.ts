@@ -108,6 +108,21 @@ describe('packed ring, driver side', () => {
     expect(vq.usedPosition()).toEqual({ off: 1, wrap: 0 });
   });
 
+  it('notification data: vq index, then next_off / next_wrap of the next descriptor to be made available', async () => {
+    const m = new ArrayMemory();
+    const vq = await PackedRingDriver.allocate(m, { size: 3, index: 2 });
+    expect(vq.notificationData()).toBe(0x80000002);
+    await vq.add([W(0, 1), W(0, 1)]);
+    expect(vq.notificationData()).toBe(0x80000002); // added, not yet available
+    await vq.publish();
+    expect(vq.notificationData()).toBe(0x80020002);
+    putUsed(m, vq, 0, 0, 0, usedFlags(1));
+    await vq.getUsed();
+    await vq.add([W(0, 1), W(0, 1)]); // offsets 2, 0: wrap toggles
+    await vq.publish();
+    expect(vq.notificationData(7)).toBe(0x00010007);
+  });
+
   it('ring full: no more descriptors than free; a list as long as the ring fits an empty ring', async () => {
     const { vq } = await ring({ size: 3 });
     await expect(vq.add([W(0, 1), W(0, 1), W(0, 1), W(0, 1)])).rejects.toThrow(RingFullError);

@@ -13,7 +13,7 @@ import {
   EVENT_SUPPRESS_ALIGN, EVENT_SUPPRESS_SIZE, PDESC, PDESC_ALIGN, PDESC_SIZE, RING_EVENT_FLAGS_DESC,
   RING_EVENT_FLAGS_DISABLE, RING_EVENT_FLAGS_ENABLE, VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT,
   VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE, PACKED_MAX_SIZE, advance, availFlags, decodeEventSuppress,
-  decodePackedDesc, descRingSize, distance, encodeEventSuppress, encodePackedDesc, eventTriggered, isUsed,
+  decodePackedDesc, descRingSize, distance, encodeEventSuppress, encodePackedDesc, encodePos, eventTriggered, isUsed,
   type EventSuppress, type PackedDesc, type RingPos,
 } from './packed-ring.ts';
 import { RingFullError, type DescBuffer } from './split-ring-driver.ts';
@@ -159,6 +159,15 @@ export class PackedRingDriver {
   availPosition(): RingPos { return { ...this.nextAvail }; }
   /** Where the next used descriptor is expected. */
   usedPosition(): RingPos { return { ...this.nextUsed }; }
+
+  /**
+   * The VIRTIO_F_NOTIFICATION_DATA value for this ring: vq index (or the device's
+   * notification config data) in bits 0–15, next_off/next_wrap of the next descriptor to be
+   * made available in bits 16–30/31 (what publish() has exposed so far).
+   */
+  notificationData(vq: number = this.index): number {
+    return ((vq & 0xffff) | (encodePos(this.published) << 16)) >>> 0;
+  }
 
   /**
    * Write a buffer into the ring: every descriptor but the head's flags (publish() writes
