@@ -111,6 +111,7 @@ describe('virtio-cts run: bad input exits 2 with one line', () => {
     [['--timeout-scale', 'fast'], /--timeout-scale must be a positive number/],
     [['--spec-version', 'v0.9'], /unknown spec version 'v0.9'/],
     [['--tags', '@a and'], /bad --tags expression/],
+    [['--tags', '@no-scenario-has-this-tag'], /no scenario to run for device all, transport all and --tags '@no-scenario-has-this-tag'/],
     [['--no-such-option'], /unknown option/],
     [['--features', '/nonexistent/features'], /no features folder/],
     [['--spec-dir', '/nonexistent/spec'], /not a VIRTIO spec source folder/],

@@ -143,6 +143,9 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
       if (count) combinations.push({ device, transport, tagExpression, count });
     }
   }
+  if (!combinations.length) {
+    throw new UsageError(`no scenario to run for device ${o.device}, transport ${o.transport}${o.tags ? ` and --tags '${o.tags}'` : ''}`);
+  }
   const spec: SpecText | undefined = o.specDir
     ? loadSpecText(o.specDir, new Set(scenarios.flatMap((s) => s.clauses)))
     : undefined;
