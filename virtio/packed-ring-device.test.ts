@@ -1,7 +1,8 @@
 // Device side of the packed ring over a plain byte array: descriptors written by hand with
 // the 2.8 layout, so what the device reads and writes is checked byte by byte.
 import { describe, expect, it } from 'vitest';
-import { PackedRingDevice, RingError, type RingMemory, type UsedWriteStep } from './packed-ring-device.ts';
+import { PackedRingDevice, RingError, type DeviceRing, type RingMemory, type UsedWriteStep } from './packed-ring-device.ts';
+import { SplitRingDevice } from './split-ring-device.ts';
 import {
   PDESC_SIZE, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, RING_EVENT_FLAGS_ENABLE, VIRTQ_DESC_F_AVAIL,
   VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE, availFlags, decodeEventSuppress,
@@ -43,6 +44,20 @@ function ring(mem: FakeMem, o: { size?: number; eventIdx?: boolean; indirect?: b
 }
 
 describe('PackedRingDevice: taking buffers', () => {
+  it('both device rings meet the shared DeviceRing shape', async () => {
+    const m = new FakeMem();
+    const layout = { size: 4, desc: RING, driver: DRIVER, device: DEVICE };
+    const rings: DeviceRing[] = [
+      new SplitRingDevice(m, layout, { eventIdx: false, indirect: true }),
+      new PackedRingDevice(m, layout, { eventIdx: false, indirect: true }),
+    ];
+    for (const r of rings) {
+      expect(await r.pending()).toBe(0);
+      expect(await r.pop()).toBeUndefined();
+    }
+  });
+
+
   it('takes a list in ring order, id from the last descriptor, only once AVAIL/USED say available', async () => {
     const m = new FakeMem();
     const r = ring(m);

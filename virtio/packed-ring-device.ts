@@ -11,9 +11,9 @@ import {
   decodeEventSuppress, distance, encodeEventSuppress, encodePos, decodePos, eventTriggered, isAvail, usedFlags,
   EVENT_SUPPRESS_SIZE, type EventSuppress, type RingPos,
 } from './packed-ring.ts';
-import { RingError, type ChainBuffer, type RingLayout, type RingMemory } from './split-ring-device.ts';
+import { RingError, type Chain, type ChainBuffer, type RingLayout, type RingMemory } from './split-ring-device.ts';
 
-export { RingError, type ChainBuffer, type RingLayout, type RingMemory };
+export { RingError, type Chain, type ChainBuffer, type RingLayout, type RingMemory };
 
 /** One buffer taken from the ring. Field names follow the split ring's Chain. */
 export interface PackedChain {
@@ -76,6 +76,25 @@ export interface PackedDeviceRingOptions {
    */
   defect?: (name: string) => boolean;
   hooks?: PackedDeviceHooks;
+}
+
+/**
+ * What an emulator needs from a device-side ring, met by SplitRingDevice and
+ * PackedRingDevice alike (checked in packed-ring-device.test.ts), so device models and the
+ * queue loop can take either. Positions (usedIdx, shouldNotify's argument) are opaque numbers.
+ */
+export interface DeviceRing {
+  readonly layout: RingLayout;
+  readonly size: number;
+  readonly usedIdx: number;
+  pending(): Promise<number>;
+  pop(): Promise<Chain | undefined>;
+  readAll(chain: Chain, max?: number): Promise<Uint8Array>;
+  writeAt(chain: Chain, offset: number, data: Uint8Array): Promise<void>;
+  /** `head`: the split ring's head index, the packed ring's Buffer ID (chain.head either way). */
+  push(head: number, len: number): Promise<void>;
+  shouldNotify(oldUsedIdx: number): Promise<boolean>;
+  suppressNotifications(suppress: boolean): Promise<void>;
 }
 
 const TOTAL_LEN_LIMIT = 2 ** 32;
@@ -210,7 +229,7 @@ export class PackedRingDevice {
   }
 
   /** Gather up to `max` bytes of the buffer's device-readable elements. */
-  async readAll(chain: PackedChain, max = chain.readableLen): Promise<Uint8Array> {
+  async readAll(chain: Pick<PackedChain, 'readable' | 'readableLen'>, max = chain.readableLen): Promise<Uint8Array> {
     const out = new Uint8Array(Math.min(max, chain.readableLen));
     let off = 0;
     for (const b of chain.readable) {
@@ -223,7 +242,7 @@ export class PackedRingDevice {
   }
 
   /** Scatter `data` into the device-writable elements starting at byte `offset` of them. */
-  async writeAt(chain: PackedChain, offset: number, data: Uint8Array): Promise<void> {
+  async writeAt(chain: Pick<PackedChain, 'readable' | 'writable' | 'writableLen'>, offset: number, data: Uint8Array): Promise<void> {
     if (offset + data.length > chain.writableLen) throw new RingError(`write of ${data.length} bytes at ${offset} exceeds the writable ${chain.writableLen}`);
     if (this.defect('packed-writes-device-readable') && chain.readable.length > 0 && data.length > 0) {
       const r = chain.readable[0];

@@ -2,7 +2,8 @@
 // 2.8 layout: a minimal "device" here writes used descriptors directly.
 import { describe, expect, it } from 'vitest';
 import type { GuestMemory } from '../adapters/types.ts';
-import { PackedRingDriver, PackedUsedError, RingFullError } from './packed-ring-driver.ts';
+import { PackedRingDriver, PackedUsedError, RingFullError, type RingDriver } from './packed-ring-driver.ts';
+import { SplitRingDriver } from './split-ring-driver.ts';
 import {
   PDESC_SIZE, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, RING_EVENT_FLAGS_ENABLE, VIRTQ_DESC_F_AVAIL,
   VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE, availFlags, decodeEventSuppress,
@@ -44,6 +45,18 @@ const R = (addr: number, len: number) => ({ addr, len, write: false });
 const W = (addr: number, len: number) => ({ addr, len, write: true });
 
 describe('packed ring, driver side', () => {
+  it('both rings meet the shared RingDriver shape (scenarios run on either)', async () => {
+    const m = new ArrayMemory();
+    const rings: RingDriver[] = [await SplitRingDriver.allocate(m, { size: 4 }), await PackedRingDriver.allocate(m, { size: 4 })];
+    for (const vq of rings) {
+      const id = await vq.add([R(0x8000, 4), W(0x9000, 4)], { indirect: 'all' });
+      expect(vq.inFlight()).toEqual([id]);
+      expect(await vq.publish()).toBe(true);
+      expect(await vq.getUsed()).toBeUndefined();
+    }
+  });
+
+
   it('allocates the ring 16-aligned and both event structures 4-aligned', async () => {
     const m = new ArrayMemory();
     await m.alloc(3, 1);

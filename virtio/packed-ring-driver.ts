@@ -95,6 +95,38 @@ export interface PackedRingOptions {
 /** Guest-physical addresses of the three parts. */
 export interface PackedParts { desc: number; driver: number; device: number }
 
+/** A used element as either ring reports it. */
+export interface RingUsedElem {
+  id: number;
+  len: number;
+  chain: { buffers: DescBuffer[]; writableBytes: number; descIndices: number[] };
+}
+
+/**
+ * The driver-side operations SplitRingDriver and PackedRingDriver share (checked in
+ * packed-ring-driver.test.ts), for scenarios that hold for both layouts. add() returns
+ * the split ring's head index or the packed ring's Buffer ID; used elements carry it as id.
+ */
+export interface RingDriver {
+  readonly size: number;
+  readonly index: number;
+  readonly timeoutScale: number;
+  readonly desc: number;
+  eventIdx: boolean;
+  notificationsSent: number;
+  numFree(): number;
+  inFlight(): number[];
+  add(bufs: DescBuffer[], o?: { indirect?: 'all'; indirectWriteFlag?: boolean }): Promise<number>;
+  publish(): Promise<boolean>;
+  notify(): Promise<void>;
+  kick(o?: { force?: boolean; never?: boolean }): Promise<boolean>;
+  addAndKick(bufs: DescBuffer[], o?: { indirect?: 'all'; indirectWriteFlag?: boolean }): Promise<number>;
+  getUsed(o?: { validate?: boolean }): Promise<RingUsedElem | undefined>;
+  waitUsed(timeoutMs?: number, o?: { validate?: boolean }): Promise<RingUsedElem>;
+  /** The raw descriptor table / ring (e.g. to check the device never wrote a part it must not). */
+  readDescTable(): Promise<Uint8Array>;
+}
+
 const POISON_ID = 0xffff;
 
 export class PackedRingDriver {
