@@ -242,6 +242,26 @@ describe('PackedRingDevice: used descriptors', () => {
   });
 });
 
+describe('PackedRingDevice: multi-buffer requests', () => {
+  it('writes the later buffers\' used descriptors first and the first buffer\'s last; the defect reverses that', async () => {
+    for (const [defects, order] of [[[], [2, 3, 0]], [['packed-multi-buffer-first-early'], [0, 2, 3]]] as const) {
+      const m = new FakeMem();
+      const r = ring(m, { size: 6, defects: [...defects] });
+      m.desc(RING, 0, DATA, 8, 1, A1 | VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT);
+      m.desc(RING, 1, DATA + 8, 8, 1, A1 | VIRTQ_DESC_F_WRITE);
+      m.desc(RING, 2, DATA + 16, 8, 2, A1 | VIRTQ_DESC_F_WRITE);
+      m.desc(RING, 3, DATA + 24, 8, 3, A1 | VIRTQ_DESC_F_WRITE);
+      for (let i = 0; i < 3; i++) await r.pop();
+      m.writes = [];
+      await r.pushMulti([{ id: 1, len: 16 }, { id: 2, len: 8 }, { id: 3, len: 4 }]);
+      const flagWrites = m.writes.filter((w) => (w.addr - RING) % 16 === 14).map((w) => (w.addr - RING - 14) / 16);
+      expect(flagWrites).toEqual([...order]);
+      expect([0, 2, 3].map((i) => m.used(i).id)).toEqual([1, 2, 3]);
+      expect(r.nextUsed).toEqual({ off: 4, wrap: 1 });
+    }
+  });
+});
+
 describe('PackedRingDevice: notifications', () => {
   async function used(m: FakeMem, o: Parameters<typeof ring>[1], n: number) {
     const r = ring(m, { size: 4, ...o });

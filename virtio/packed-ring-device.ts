@@ -71,6 +71,7 @@ export interface PackedDeviceRingOptions {
    * - packed-ignores-event-desc: with EVENT_IDX, RING_EVENT_FLAGS_DESC treated as ENABLE
    * - packed-id-from-first-desc: buffer ID read from the first descriptor of a list
    * - packed-rejects-full-ring-chain: a list as long as the ring is refused
+   * - packed-multi-buffer-first-early: pushMulti marks the request's first buffer used first
    * - packed-bad-event-flags: device event suppression flags written as the reserved 0x3
    * - packed-event-desc-without-event-idx: RING_EVENT_FLAGS_DESC written without EVENT_IDX
    */
@@ -298,6 +299,30 @@ export class PackedRingDevice {
     const last = entries[entries.length - 1];
     await this.writeUsed(this.nextUsed, last.id, last.len);
     this.nextUsed = advance(this.nextUsed, batch.reduce((s, o) => s + o.descCount, 0), this.size);
+  }
+
+  /**
+   * Multi-buffer request (2.8.9, e.g. a net packet over several receive buffers): one used
+   * descriptor per entry at consecutive used positions, the first entry's written last so
+   * the driver never sees part of the request. Entries are buffers taken and not yet used.
+   */
+  async pushMulti(entries: Array<{ id: number; len: number }>): Promise<void> {
+    if (entries.length === 0) return;
+    const placed: Array<{ pos: RingPos; id: number; len: number }> = [];
+    let pos = this.nextUsed;
+    for (const e of entries) {
+      const k = this.outstanding.findIndex((o) => o.id === e.id);
+      if (k < 0) throw new Error(`pushMulti: buffer ${e.id} is not outstanding`);
+      if (this.opts.inOrder && k !== 0 && !this.defect('packed-in-order-out-of-order')) {
+        throw new Error(`IN_ORDER: buffer ${e.id} completed before buffer ${this.outstanding[0].id}`);
+      }
+      const [o] = this.outstanding.splice(k, 1);
+      placed.push({ pos, id: e.id, len: e.len });
+      pos = advance(pos, o.descCount, this.size);
+    }
+    const order = this.defect('packed-multi-buffer-first-early') ? placed : [...placed.slice(1), placed[0]];
+    for (const u of order) await this.writeUsed(u.pos, u.id, u.len);
+    this.nextUsed = pos;
   }
 
   /** id/len, then the flags that make the descriptor used (a driver polling flags must see a complete body). */

@@ -439,6 +439,32 @@ describe('packed ring: driver and device on one memory', () => {
       }
     });
 
+    it('packed-multi-buffer-first-early: the driver sees the first buffer of a request before the rest', async () => {
+      for (const [defects, ok] of [[[], true], [['packed-multi-buffer-first-early'], false]] as const) {
+        let p: Pair;
+        let writes = 0;
+        const seenAt: number[] = [];
+        p = await pair(8, {
+          defects: [...defects],
+          dev: {
+            hooks: {
+              onUsedWrite: async (step) => {
+                if (step !== 'flags') return;
+                writes++;
+                for (let e = await p.drv.getUsed(); e; e = await p.drv.getUsed()) seenAt.push(writes);
+              },
+            },
+          },
+        });
+        for (let i = 0; i < 3; i++) await p.drv.add((await makeBuffer(p.m, 0, 1 + (i % 2), i + 1)).bufs);
+        await p.drv.publish();
+        const cs = [(await p.dev.pop())!, (await p.dev.pop())!, (await p.dev.pop())!];
+        await p.dev.pushMulti(cs.map((c) => ({ id: c.id, len: 1 })));
+        // Conforming: nothing visible until the last write, then all three at once.
+        expect(seenAt).toEqual(ok ? [3, 3, 3] : [1, 2, 3]);
+      }
+    });
+
     it('packed-writes-device-readable: the readable buffer changes', async () => {
       for (const [defects, changed] of [[[], false], [['packed-writes-device-readable'], true]] as const) {
         const p = await pair(4, { defects: [...defects] });
