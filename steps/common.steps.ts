@@ -12,6 +12,7 @@ import type { SplitRingDriver, UsedElem, DescBuffer, AddOptions } from '../virti
 import { DRIVER_OK, FEATURES_OK, DEVICE_NEEDS_RESET, formatStatus } from '../virtio/status.ts';
 import { bit, dropUnsatisfied, featureByName, hasBit } from '../virtio/features.ts';
 import { encodeReqHeader, VIRTIO_BLK_T } from '../virtio/blk.ts';
+import { VIRTQ_DESC_F_INDIRECT } from '../virtio/split-ring.ts';
 
 export type Vq = SplitRingDriver;
 
@@ -137,7 +138,14 @@ export async function submit(w: CtsWorld, o: { force?: boolean; add?: AddOptions
   const q = vq(w);
   const d = await drv(w);
   const head = await q.add(o.bufs ?? (await probeBuffers(w)), o.add);
-  const descBefore = await q.readDescTable();
+  // The descriptor table, followed by the chain's indirect table when it has one.
+  const tables = async (): Promise<Uint8Array> => {
+    const main = await q.readDescTable();
+    const d = await q.readDesc(head);
+    if (!(d.flags & VIRTQ_DESC_F_INDIRECT)) return main;
+    return Buffer.concat([main, await (await drv(w)).mem.read(Number(d.addr), d.len)]);
+  };
+  const descBefore = await tables();
   await q.kick({ force: o.force ?? false });
   let elem: UsedElem | undefined;
   try {
@@ -148,7 +156,7 @@ export async function submit(w: CtsWorld, o: { force?: boolean; add?: AddOptions
   await settle(w);
   const r: Submitted = {
     head, elem, descBefore,
-    descAfter: await q.readDescTable(),
+    descAfter: await tables(),
     usedFlags: await q.usedFlags(),
     notifications: o.takeNotifications === false ? 0 : await d.transport.takeNotifications(0),
   };

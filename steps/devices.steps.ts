@@ -21,6 +21,11 @@ When('the driver requests {int} random bytes', async function (this: CtsWorld, n
   S(this).seen.entropy = { usedLen: r.usedLen, written: r.written };
 });
 
+When('the driver requests {int} random bytes split over {int} descriptors', async function (this: CtsWorld, n: number, segments: number) {
+  const r = await entropyRequest(vq(this), { len: n, segments, validate: false, timeoutMs: USED_MS });
+  S(this).seen.entropy = { usedLen: r.usedLen, written: r.written };
+});
+
 Then('the device returns between 1 and {int} bytes', function (this: CtsWorld, n: number) {
   const { usedLen } = S(this).seen.entropy as { usedLen: number };
   expect(this, usedLen >= 1 && usedLen <= n, `used len between 1 and ${n}`, `used len ${usedLen}`);

@@ -9,7 +9,7 @@ import { openDriver, type Driver } from '../driver/index.ts';
 import type { PciTransport } from '../driver/pci-transport.ts';
 import { DEVICE_ID } from '../virtio/ids.ts';
 import {
-  ISR_QUEUE, PCI_DEVICE_ID_BASE, PCI_VENDOR_ID_VIRTIO, VIRTIO_MSI_NO_VECTOR, VIRTIO_PCI_CAP_COMMON_CFG,
+  ISR_CONFIG, ISR_QUEUE, PCI_DEVICE_ID_BASE, PCI_VENDOR_ID_VIRTIO, VIRTIO_MSI_NO_VECTOR, VIRTIO_PCI_CAP_COMMON_CFG,
   VIRTIO_PCI_CAP_ISR_CFG, VIRTIO_PCI_CAP_NOTIFY_CFG,
 } from '../virtio/pci.ts';
 
@@ -122,10 +122,12 @@ When('the driver submits a request without reading the ISR status', async functi
   await settle(this);
 });
 
-Then('the first read of ISR status has the queue bit set', async function (this: CtsWorld) {
+Then('the first read of ISR status has the {word} bit set', async function (this: CtsWorld, which: string) {
+  const b = ({ queue: ISR_QUEUE, configuration: ISR_CONFIG } as Record<string, number>)[which];
+  if (b === undefined) throw new Error(`ISR bit "${which}" (queue or configuration)`);
   const isr = await pci(await drv(this)).readIsr();
   S(this).seen.isr1 = isr;
-  if (!(isr & ISR_QUEUE)) inconclusive(`ISR status ${hex(isr)} without the queue bit after a used buffer, so clearing cannot be observed`);
+  if (!(isr & b)) inconclusive(`ISR status ${hex(isr)} without the ${which} bit, so clearing cannot be observed`);
 });
 
 Then('a second read of ISR status reads 0', async function (this: CtsWorld) {
@@ -143,16 +145,26 @@ Given('the driver has enabled MSI-X', async function (this: CtsWorld) {
   if (!r.featuresOk) inconclusive('FEATURES_OK refused');
 });
 
-When('the driver maps the request queue to the first vector beyond the MSI-X table', async function (this: CtsWorld) {
-  const p = pci(await drv(this));
+/** Map an event to the first vector past the MSI-X table (a mapping the device must refuse). */
+async function mapBeyondTable(w: CtsWorld, field: 'queue_msix_vector' | 'config_msix_vector'): Promise<void> {
+  const p = pci(await drv(w));
   const size = p.caps.msix?.tableSize;
   if (size === undefined) inconclusive('no MSI-X capability');
-  await p.commonWrite('queue_select', 0);
-  await p.commonWrite('queue_msix_vector', size);
-  S(this).seen.msix = { size, read: await p.commonRead('queue_msix_vector') };
+  if (field === 'queue_msix_vector') await p.commonWrite('queue_select', 0);
+  await p.commonWrite(field, size);
+  S(w).seen.msix = { field, size, read: await p.commonRead(field) };
+}
+
+When('the driver maps the request queue to the first vector beyond the MSI-X table', async function (this: CtsWorld) {
+  await mapBeyondTable(this, 'queue_msix_vector');
 });
 
-Then('queue_msix_vector reads 0xffff', function (this: CtsWorld) {
-  const { size, read } = S(this).seen.msix as { size: number; read: number };
-  expect(this, read === VIRTIO_MSI_NO_VECTOR, `NO_VECTOR (0xffff) after mapping vector ${size} of a ${size}-entry table`, `queue_msix_vector ${hex(read)}`);
+When('the driver maps configuration changes to the first vector beyond the MSI-X table', async function (this: CtsWorld) {
+  await mapBeyondTable(this, 'config_msix_vector');
+});
+
+Then('{word} reads 0xffff', function (this: CtsWorld, field: string) {
+  const { field: mapped, size, read } = S(this).seen.msix as { field: string; size: number; read: number };
+  if (field !== mapped) throw new Error(`${field} was not mapped (${mapped} was)`);
+  expect(this, read === VIRTIO_MSI_NO_VECTOR, `NO_VECTOR (0xffff) after mapping vector ${size} of a ${size}-entry table`, `${field} ${hex(read)}`);
 });

@@ -6,7 +6,7 @@ import type { CtsWorld } from './support/world.ts';
 import { inconclusive } from './support/assert.ts';
 import { S, USED_MS, drv, expect, hex, requireUsed, submit, vq, type Submitted } from './common.steps.ts';
 import { blkRead, blkRequest, blkWrite, entropyRequest, type BlkLayout, type BlkResult } from '../driver/index.ts';
-import { SECTOR_SIZE, VIRTIO_BLK_S_OK, VIRTIO_BLK_T, VIRTIO_BLK_ID_BYTES } from '../virtio/blk.ts';
+import { encodeReqHeader, SECTOR_SIZE, VIRTIO_BLK_S_OK, VIRTIO_BLK_T, VIRTIO_BLK_ID_BYTES } from '../virtio/blk.ts';
 import { VIRTQ_AVAIL_F_NO_INTERRUPT } from '../virtio/split-ring.ts';
 import { formatStatus } from '../virtio/status.ts';
 
@@ -52,6 +52,25 @@ Then('the device-readable buffers still hold the canary pattern', function (this
   expect(this, ok, 'header and data buffers unchanged by the device',
     headerOk ? `data buffer changed at ${firstDiff(data, payload)}` : `header changed: ${Array.from(header).map((x) => hex(x)).join(' ')}`);
 });
+
+When('the driver submits {int} requests in indirect tables one after another', async function (this: CtsWorld, n: number) {
+  for (let i = 0; i < n; i++) await submit(this, { add: { indirect: 'all' } });
+});
+
+When('the driver reads a sector', async function (this: CtsWorld) {
+  const d = await drv(this);
+  // A non-zero sector, so that the header is not all zeroes.
+  const r = await blkRead(vq(this), 5n, 1, { timeoutMs: USED_MS });
+  S(this).seen.header = { after: await d.mem.read(r.addrs.header, 16) };
+});
+
+Then('the request header still holds what the driver wrote', function (this: CtsWorld) {
+  const { after } = S(this).seen.header as { after: Uint8Array };
+  const want = encodeReqHeader(VIRTIO_BLK_T.IN, 5n);
+  expect(this, sameBytes(after, want), `header ${hex8(want)}`, `header ${hex8(after)}`);
+});
+
+const hex8 = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
 Then('the descriptor table is byte for byte what the driver wrote', function (this: CtsWorld) {
   const sub = S(this).submitted;
@@ -144,9 +163,9 @@ interface Writable { bytes: Uint8Array; usedLen: number; canary: number }
 /** One request of the named kind with writable buffers filled with `canary`. */
 async function writableAfter(w: CtsWorld, kind: string, canary: number): Promise<Writable> {
   const q = vq(w);
-  const m = /^read (\d+) random bytes$/.exec(kind);
+  const m = /^read (\d+) random bytes(?: in (\d+) descriptors)?$/.exec(kind);
   if (m) {
-    const r = await entropyRequest(q, { len: Number(m[1]), canary, validate: false, timeoutMs: USED_MS });
+    const r = await entropyRequest(q, { len: Number(m[1]), segments: Number(m[2] ?? 1), canary, validate: false, timeoutMs: USED_MS });
     return { bytes: r.data, usedLen: r.usedLen, canary };
   }
   let res: BlkResult;

@@ -14,6 +14,12 @@ Feature: The virtqueue used ring (device requirements, 2.7.8.2)
       | size |
       | 4096 |
 
+  @clause:dev/core/virtqueues/the-virtqueue-used-ring#d50e44f4 @device:entropy
+  Scenario: Entropy: len counts from the first of several writable descriptors
+    Given the driver has initialized the device
+    When the driver makes a "read 512 random bytes in 8 descriptors" request twice with different canary patterns
+    Then every byte within the reported len was written by the device
+
   @clause:dev/core/virtqueues/the-virtqueue-used-ring#d50e44f4 @device:blk
   Scenario Outline: Block: the device wrote every byte it reports in len (<request>)
     Given the driver has initialized the device
