@@ -5,10 +5,11 @@
 import {
   BLK_CONFIG, BLK_REQ_HDR_SIZE, SECTOR_SIZE, VIRTIO_BLK_ID_BYTES, VIRTIO_BLK_T, encodeDiscardWz, encodeReqHeader,
 } from '../virtio/blk.ts';
-import type { AddOptions, DescBuffer, SplitRingDriver, UsedElem } from '../virtio/split-ring-driver.ts';
+import type { AddOptions, DescBuffer } from '../virtio/split-ring-driver.ts';
 import { CANARY_A, fillCanary } from './canary.ts';
 import type { Driver } from './driver.ts';
 import { splitBuffer, splitBySizes } from './layout.ts';
+import { addBuffers, type AnyUsedElem, type Virtqueue } from './ring.ts';
 import { TIMEOUT } from './wait.ts';
 
 export interface BlkLayout {
@@ -18,6 +19,7 @@ export interface BlkLayout {
   dataSegments?: number;
   /** Put the status byte at the end of the last writable data descriptor instead of its own. */
   statusInData?: boolean;
+  /** 'tail' is split-only (a DriverError on a packed ring). */
   indirect?: AddOptions['indirect'];
   tailCount?: number;
   indirectWriteFlag?: boolean;
@@ -46,12 +48,12 @@ export interface BlkResult {
   usedLen: number;
   /** The writable payload after the request (empty for requests without one). */
   data: Uint8Array;
-  elem: UsedElem;
+  elem: AnyUsedElem;
   /** Guest addresses, for scenarios that look at the buffers again. */
   addrs: { header: number; out?: number; in?: number; status: number };
 }
 
-export async function blkRequest(vq: SplitRingDriver, req: BlkRequest, layout: BlkLayout = {}): Promise<BlkResult> {
+export async function blkRequest(vq: Virtqueue, req: BlkRequest, layout: BlkLayout = {}): Promise<BlkResult> {
   const mem = vq.mem;
   const canary = layout.canary ?? CANARY_A;
   const segs = layout.dataSegments ?? 1;
@@ -83,7 +85,7 @@ export async function blkRequest(vq: SplitRingDriver, req: BlkRequest, layout: B
     bufs.push({ addr: status, len: 1, write: true });
   }
 
-  await vq.add(bufs, { indirect: layout.indirect, tailCount: layout.tailCount, indirectWriteFlag: layout.indirectWriteFlag });
+  await addBuffers(vq, bufs, { indirect: layout.indirect, tailCount: layout.tailCount, indirectWriteFlag: layout.indirectWriteFlag });
   await vq.kick();
   const elem = await vq.waitUsed(layout.timeoutMs ?? TIMEOUT.used, { validate: layout.validate });
   const after = await mem.read(inAddr, inLen + 1);
@@ -94,20 +96,20 @@ export async function blkRequest(vq: SplitRingDriver, req: BlkRequest, layout: B
   };
 }
 
-export function blkRead(vq: SplitRingDriver, sector: bigint, sectors: number, layout?: BlkLayout): Promise<BlkResult> {
+export function blkRead(vq: Virtqueue, sector: bigint, sectors: number, layout?: BlkLayout): Promise<BlkResult> {
   return blkRequest(vq, { type: VIRTIO_BLK_T.IN, sector, inLen: sectors * SECTOR_SIZE }, layout);
 }
 
-export function blkWrite(vq: SplitRingDriver, sector: bigint, data: Uint8Array, layout?: BlkLayout): Promise<BlkResult> {
+export function blkWrite(vq: Virtqueue, sector: bigint, data: Uint8Array, layout?: BlkLayout): Promise<BlkResult> {
   return blkRequest(vq, { type: VIRTIO_BLK_T.OUT, sector, out: data }, layout);
 }
 
-export function blkFlush(vq: SplitRingDriver, layout?: BlkLayout): Promise<BlkResult> {
+export function blkFlush(vq: Virtqueue, layout?: BlkLayout): Promise<BlkResult> {
   return blkRequest(vq, { type: VIRTIO_BLK_T.FLUSH }, layout);
 }
 
 /** GET_ID: `data` holds the 20 id bytes. */
-export function blkGetId(vq: SplitRingDriver, layout?: BlkLayout): Promise<BlkResult> {
+export function blkGetId(vq: Virtqueue, layout?: BlkLayout): Promise<BlkResult> {
   return blkRequest(vq, { type: VIRTIO_BLK_T.GET_ID, inLen: VIRTIO_BLK_ID_BYTES }, layout);
 }
 
@@ -125,11 +127,11 @@ const encodeSegs = (segs: BlkSegment[]) => {
   return out;
 };
 
-export function blkDiscard(vq: SplitRingDriver, segs: BlkSegment[], layout?: BlkLayout): Promise<BlkResult> {
+export function blkDiscard(vq: Virtqueue, segs: BlkSegment[], layout?: BlkLayout): Promise<BlkResult> {
   return blkRequest(vq, { type: VIRTIO_BLK_T.DISCARD, out: encodeSegs(segs) }, layout);
 }
 
-export function blkWriteZeroes(vq: SplitRingDriver, segs: BlkSegment[], layout?: BlkLayout): Promise<BlkResult> {
+export function blkWriteZeroes(vq: Virtqueue, segs: BlkSegment[], layout?: BlkLayout): Promise<BlkResult> {
   return blkRequest(vq, { type: VIRTIO_BLK_T.WRITE_ZEROES, out: encodeSegs(segs) }, layout);
 }
 

@@ -9,10 +9,27 @@ import type { MmioTransport } from './mmio-transport.ts';
 import type { PciTransport } from './pci-transport.ts';
 import type { Transport } from './transport.ts';
 import { SplitRingDriver, allocateParts } from '../virtio/split-ring-driver.ts';
+import { PackedRingDriver, allocatePackedParts } from '../virtio/packed-ring-driver.ts';
+import type { RingLayout, Virtqueue } from './ring.ts';
 import { DriverError, TIMEOUT, waitFor } from './wait.ts';
 
-/** A split virtqueue bound to this driver's transport (see virtio/split-ring-driver.ts). */
-export type Virtqueue = SplitRingDriver;
+export type { RingLayout, Virtqueue };
+
+/**
+ * The driver was asked for the packed ring and the device does not offer
+ * VIRTIO_F_RING_PACKED: nothing to test on this target. Named 'NotApplicable' with a
+ * `reason`, which is what the runner maps to NOT_APPLICABLE (steps/support/outcome.ts),
+ * so a scenario need not catch it.
+ */
+export class RingNotOfferedError extends DriverError {
+  readonly notApplicable = true;
+  readonly reason: string;
+  constructor(offered: bigint) {
+    super(`the device does not offer VIRTIO_F_RING_PACKED (device_feature 0x${offered.toString(16)}): packed virtqueues cannot be used`);
+    this.name = 'NotApplicable';
+    this.reason = this.message;
+  }
+}
 
 /** What the suite's driver understands per device type (the default accepted set ∩ offered). */
 export const SUPPORTED_FEATURES: Record<'entropy' | 'blk', bigint> = {
@@ -40,6 +57,11 @@ export interface InitOptions {
   queueSize?: number;
   /** Send an available-buffer notification on every queue before DRIVER_OK (spurious). */
   spuriousNotifyBeforeDriverOk?: boolean;
+  /**
+   * Packed driver only: leave VIRTIO_F_RING_PACKED out of the features written (to probe a
+   * device); the queues are then not set up. Default: the packed driver always adds it.
+   */
+  omitRingFeature?: boolean;
 }
 
 export interface InitResult {
@@ -48,21 +70,34 @@ export interface InitResult {
   featuresOk: boolean;
   status: number;
   stoppedBefore?: InitStep;
+  /** Split virtqueues set up (empty when the driver uses the packed ring: see rings). */
   queues: SplitRingDriver[];
+  /** Every virtqueue set up, whatever the layout. */
+  rings: Virtqueue[];
 }
 
-export interface QueueOptions { size?: number; eventIdx?: boolean; msixVector?: number }
+export interface QueueOptions {
+  size?: number;
+  eventIdx?: boolean;
+  /** Packed only: VIRTIO_F_IN_ORDER batches (default: negotiated). */
+  inOrder?: boolean;
+  msixVector?: number;
+}
 
 export const DEFAULT_QUEUE_SIZE = 64;
 
 export class Driver {
   readonly mem: GuestMemory;
   readonly timeoutScale: number;
-  private queues = new Map<number, SplitRingDriver>();
+  private queues = new Map<number, Virtqueue>();
   private negotiated = 0n;
   private offeredCache: bigint | undefined;
 
-  constructor(readonly target: Target, readonly transport: Transport, readonly pci?: PciTransport, readonly mmio?: MmioTransport) {
+  /** `layout`: which virtqueue layout init() negotiates and setupQueue() builds. */
+  constructor(
+    readonly target: Target, readonly transport: Transport, readonly pci?: PciTransport, readonly mmio?: MmioTransport,
+    readonly layout: RingLayout = 'split',
+  ) {
     this.mem = target.mem;
     this.timeoutScale = target.timeoutScale;
   }
@@ -115,7 +150,7 @@ export class Driver {
    * its read-back, queues, DRIVER_OK. A refused FEATURES_OK is a result, not an error.
    */
   async init(o: InitOptions = {}): Promise<InitResult> {
-    const r: InitResult = { offered: 0n, accepted: 0n, featuresOk: false, status: 0, queues: [] };
+    const r: InitResult = { offered: 0n, accepted: 0n, featuresOk: false, status: 0, queues: [], rings: [] };
     const stop = async (step: InitStep): Promise<InitResult> => {
       r.stoppedBefore = step;
       r.status = await this.transport.getStatus();
@@ -130,6 +165,10 @@ export class Driver {
     r.offered = await this.transport.readDeviceFeatures();
     this.offeredCache = r.offered;
     r.accepted = o.features ?? await this.defaultFeatures(r.offered);
+    if (this.layout === 'packed' && !o.omitRingFeature) {
+      if (!hasBit(r.offered, VIRTIO_F.RING_PACKED)) throw new RingNotOfferedError(r.offered);
+      r.accepted |= bit(VIRTIO_F.RING_PACKED);
+    }
     await this.transport.writeDriverFeatures(r.accepted);
     this.negotiated = r.accepted;
     if (o.stopBefore === 'FEATURES_OK') return stop('FEATURES_OK');
@@ -137,8 +176,13 @@ export class Driver {
     r.featuresOk = o.skipFeaturesOkCheck ? true : ((await this.transport.getStatus()) & FEATURES_OK) !== 0;
     if (!r.featuresOk) return stop('queues');
     if (o.stopBefore === 'queues') return stop('queues');
-    for (let q = 0; q < (o.queues ?? 1); q++) r.queues.push(await this.setupQueue(q, { size: o.queueSize }));
-    if (o.spuriousNotifyBeforeDriverOk) for (const vq of r.queues) await vq.notify();
+    if (this.layout === 'packed' && !hasBit(r.accepted, VIRTIO_F.RING_PACKED)) return stop('queues');
+    for (let q = 0; q < (o.queues ?? 1); q++) {
+      const vq = await this.setupQueue(q, { size: o.queueSize });
+      r.rings.push(vq);
+      if (vq instanceof SplitRingDriver) r.queues.push(vq);
+    }
+    if (o.spuriousNotifyBeforeDriverOk) for (const vq of r.rings) await vq.notify();
     if (o.stopBefore === 'DRIVER_OK') return stop('DRIVER_OK');
     await this.transport.setStatus(status |= DRIVER_OK);
     r.status = await this.transport.getStatus();
@@ -155,28 +199,58 @@ export class Driver {
   }
 
   /**
-   * Allocate rings for queue q and program the transport (size, addresses, enable).
-   * The size is whatever the caller asks (default min(queueMaxSize, 64)).
+   * Allocate rings for queue q in the driver's layout and program the transport (size,
+   * addresses, enable). The size is whatever the caller asks (default min(queueMaxSize,
+   * 64)); with the packed ring it need not be a power of 2.
    */
-  async setupQueue(q: number, o: QueueOptions = {}): Promise<SplitRingDriver> {
+  async setupQueue(q: number, o: QueueOptions = {}): Promise<Virtqueue> {
     let size = o.size;
     if (size === undefined) {
       const max = await this.transport.queueMaxSize(q);
       if (max === 0) throw new DriverError(`queue ${q} is not available (maximum size 0)`);
       size = Math.min(max, DEFAULT_QUEUE_SIZE);
     }
-    const parts = await allocateParts(this.mem, size);
-    const vq = new SplitRingDriver(this.mem, {
+    const common = {
       index: q, size, eventIdx: o.eventIdx ?? hasBit(this.negotiated, VIRTIO_F.EVENT_IDX), timeoutScale: this.timeoutScale,
       notify: () => this.transport.notify(q),
-    }, parts.desc, parts.avail, parts.used);
-    await this.transport.setupQueue(q, { size, desc: vq.desc, driver: vq.avail, device: vq.used, msixVector: o.msixVector });
+    };
+    let vq: Virtqueue;
+    if (this.layout === 'packed') {
+      const parts = await allocatePackedParts(this.mem, size);
+      const p = new PackedRingDriver(this.mem, { ...common, inOrder: o.inOrder ?? hasBit(this.negotiated, VIRTIO_F.IN_ORDER) }, parts.desc, parts.driver, parts.device);
+      // The driver event suppression structure is set before the device can look at it.
+      await p.init();
+      // Driver Area = driver event suppression, Device Area = device event suppression (2.8.10).
+      await this.transport.setupQueue(q, { size, desc: p.desc, driver: p.driver, device: p.device, msixVector: o.msixVector });
+      vq = p;
+    } else {
+      const parts = await allocateParts(this.mem, size);
+      const s = new SplitRingDriver(this.mem, common, parts.desc, parts.avail, parts.used);
+      await this.transport.setupQueue(q, { size, desc: s.desc, driver: s.avail, device: s.used, msixVector: o.msixVector });
+      vq = s;
+    }
     this.queues.set(q, vq);
     return vq;
   }
 
-  /** A queue set up earlier. */
+  /** A split queue set up earlier (DriverError if it is packed: use ring()). */
   queue(q = 0): SplitRingDriver {
+    const vq = this.lookup(q);
+    if (!(vq instanceof SplitRingDriver)) throw new DriverError(`queue ${q} is a packed virtqueue; use ring(${q}) or packedQueue(${q})`);
+    return vq;
+  }
+
+  /** A queue set up earlier, either layout. */
+  ring(q = 0): Virtqueue { return this.lookup(q); }
+
+  /** A packed queue set up earlier (DriverError if it is split). */
+  packedQueue(q = 0): PackedRingDriver {
+    const vq = this.lookup(q);
+    if (!(vq instanceof PackedRingDriver)) throw new DriverError(`queue ${q} is a split virtqueue`);
+    return vq;
+  }
+
+  private lookup(q: number): Virtqueue {
     const vq = this.queues.get(q);
     if (!vq) throw new DriverError(`queue ${q} has not been set up`);
     return vq;

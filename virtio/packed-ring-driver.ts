@@ -67,14 +67,45 @@ export interface PackedUsedElem {
 
 export type PackedUsedErrorKind = 'unknown-id' | 'not-available' | 'len-beyond-writable' | 'used-flags';
 
+/**
+ * Clause each kind of garbage shows broken (2.8 device requirements), carried as
+ * {clause, expected, observed} like UsedRingError so the runner reports a failed check of
+ * it when a scenario does not catch the error itself:
+ * - unknown-id / not-available: the device used a buffer the driver never made available
+ *   (2.8.15: a descriptor is used only after its AVAIL bit changed);
+ * - used-flags: a descriptor at the used position whose AVAIL/USED bits are neither still
+ *   available nor used for this lap, i.e. not a device descriptor written at the next ring
+ *   position (2.8.12: device descriptors are written into the ring in completion order).
+ * len-beyond-writable has no packed counterpart of the split ring's used len clause
+ * (2.7.8.2) in 2.8, so it carries none: a scenario that wants it checks its own clause.
+ */
+export const PACKED_ERROR_CLAUSE: Partial<Record<PackedUsedErrorKind, string>> = {
+  'unknown-id': 'dev/core/packed-virtqueues/the-virtqueue-descriptor-table#20c57546',
+  'not-available': 'dev/core/packed-virtqueues/the-virtqueue-descriptor-table#20c57546',
+  'used-flags': 'dev/core/packed-virtqueues#91b72387',
+};
+
+const PACKED_EXPECTED: Record<PackedUsedErrorKind, string> = {
+  'unknown-id': 'a used descriptor naming a buffer ID in flight',
+  'not-available': 'a used descriptor naming a buffer that was made available',
+  'len-beyond-writable': 'used len within the buffer\'s device-writable bytes',
+  'used-flags': 'the descriptor still available, or used with the current wrap counter',
+};
+
 /** The device wrote something in the ring that a conforming device cannot. */
 export class PackedUsedError extends Error {
+  clause?: string;
+  expected?: string;
+  observed?: string;
+
   constructor(
     readonly kind: PackedUsedErrorKind, readonly id: number, readonly len: number, readonly detail: string,
     readonly elem?: PackedUsedElem,
   ) {
     super(`packed ring: ${detail}`);
     this.name = 'PackedUsedError';
+    const clause = PACKED_ERROR_CLAUSE[kind];
+    if (clause) { this.clause = clause; this.expected = PACKED_EXPECTED[kind]; this.observed = detail; }
   }
 }
 

@@ -45,14 +45,29 @@ export interface UsedElem { id: number; len: number; chain: ChainInfo }
 
 export type UsedRingErrorKind = 'unknown-id' | 'len-beyond-writable' | 'idx-jump';
 
+/**
+ * The clause a used-ring error shows broken, with what was expected and observed: the
+ * runner reads an error carrying these three strings as a failed check of that clause
+ * (steps/support/outcome.ts). Set only where the observation pins one clause.
+ */
+export interface ClauseBreach { clause: string; expected: string; observed: string }
+
+/** 2.7.8.2: used len counts bytes the device wrote into the device-writable buffers. */
+export const USED_LEN_CLAUSE = 'dev/core/virtqueues/the-virtqueue-used-ring#d50e44f4';
+
 /** The device put something in the used ring that a conforming device cannot. */
 export class UsedRingError extends Error {
+  clause?: string;
+  expected?: string;
+  observed?: string;
+
   constructor(
     readonly kind: UsedRingErrorKind, readonly id: number, readonly len: number, readonly detail: string,
-    readonly elem?: UsedElem,
+    readonly elem?: UsedElem, breach?: ClauseBreach,
   ) {
     super(`used ring: ${detail}`);
     this.name = 'UsedRingError';
+    if (breach) Object.assign(this, breach);
   }
 }
 
@@ -226,7 +241,9 @@ export class SplitRingDriver {
     if (this.eventIdx && this.autoUsedEvent) await this.writeU16(this.avail + AVAIL.usedEvent(this.size), this.lastUsed);
     const elem = { id, len, chain };
     if (o.validate !== false && len > chain.writableBytes) {
-      throw new UsedRingError('len-beyond-writable', id, len, `used len ${len} for head ${id} exceeds the chain's ${chain.writableBytes} device-writable bytes`, elem);
+      throw new UsedRingError('len-beyond-writable', id, len, `used len ${len} for head ${id} exceeds the chain's ${chain.writableBytes} device-writable bytes`, elem, {
+        clause: USED_LEN_CLAUSE, expected: `used len ≤ ${chain.writableBytes} (the chain's device-writable bytes)`, observed: `used len ${len} for head ${id}`,
+      });
     }
     return elem;
   }
