@@ -17,6 +17,8 @@ export interface RunInfo {
     device: string;
     transport: string;
     defect?: string;
+    /** Virtqueue layout(s) requested: split (default), packed or all. */
+    ring?: string;
   };
   tags?: string;
   timeoutScale: number;
@@ -35,6 +37,8 @@ export interface ResultsScenario {
   tags: string[];
   device: string;
   transport: string;
+  /** Absent = split. */
+  ring?: string;
   verdict: Verdict;
   clauses: string[];
   durationMs: number;
@@ -58,6 +62,29 @@ export interface ResultsClause {
   scenarios: string[];
 }
 
+export interface ResultsCombination {
+  device: string;
+  transport: string;
+  ring?: string;
+  description: string | null;
+  /** Version of the target software (QEMU) the scenarios ran on. */
+  targetVersion?: string;
+  /** Exact command line of every target process started, in order (QEMU). */
+  commandLines?: string[][];
+  /** Process reuse: how many started, how many times one was reset and reused. */
+  pool?: { created: number; reused: number; replaced: number; closed: number };
+  startedAt: string;
+  finishedAt: string;
+  scenarios: number;
+}
+
+/** Outcome of `--expectations FILE`: every scenario verdict compared with the file. */
+export interface ResultsExpectations {
+  file: string;
+  matched: number;
+  differences: { id: string; expected: string; actual: string; detail: string }[];
+}
+
 export interface Results {
   format: typeof RESULTS_FORMAT;
   formatVersion: number;
@@ -65,7 +92,7 @@ export interface Results {
   spec: RunInfo['spec'];
   target: RunInfo['target'] & {
     description: string;
-    combinations: { device: string; transport: string; description: string | null; startedAt: string; finishedAt: string; scenarios: number }[];
+    combinations: ResultsCombination[];
   };
   run: { startedAt: string; finishedAt: string; durationMs: number; tags: string | null; timeoutScale: number; interrupted?: boolean };
   /** Scenario verdict counts (all verdicts present, zeros included). */
@@ -75,16 +102,25 @@ export interface Results {
   areas: AreaTotals[];
   scenarios: ResultsScenario[];
   clauses: ResultsClause[];
+  expectations?: ResultsExpectations;
 }
 
 export function buildResults(info: RunInfo, combos: CombinationResult[], meta: (id: string) => ClauseMeta | undefined): { results: Results; clauses: ClauseResult[] } {
   const scenarios: ScenarioResult[] = combos.flatMap((c) => c.scenarios);
   const clauses = aggregateClauses(scenarios, meta);
-  const combinations = combos.map((c) => ({
-    device: c.device, transport: c.transport,
-    description: c.scenarios.find((s) => s.target)?.target ?? null,
-    startedAt: c.startedAt, finishedAt: c.finishedAt, scenarios: c.scenarios.length,
-  }));
+  const combinations = combos.map((c): ResultsCombination => {
+    const lines = new Map<string, string[]>();
+    for (const s of c.scenarios) if (s.commandLine) lines.set(JSON.stringify(s.commandLine), s.commandLine);
+    const version = c.scenarios.find((s) => s.targetVersion)?.targetVersion;
+    return {
+      device: c.device, transport: c.transport, ...(c.ring && c.ring !== 'split' ? { ring: c.ring } : {}),
+      description: c.scenarios.find((s) => s.target)?.target ?? null,
+      ...(version ? { targetVersion: version } : {}),
+      ...(lines.size ? { commandLines: [...lines.values()] } : {}),
+      ...(c.pool ? { pool: c.pool } : {}),
+      startedAt: c.startedAt, finishedAt: c.finishedAt, scenarios: c.scenarios.length,
+    };
+  });
   const descs = [...new Set(combinations.map((c) => c.description).filter((d): d is string => !!d))];
   const results: Results = {
     format: RESULTS_FORMAT,
@@ -103,7 +139,8 @@ export function buildResults(info: RunInfo, combos: CombinationResult[], meta: (
     areas: areaTotals(clauses, scenarios),
     scenarios: scenarios.map((s) => ({
       id: s.id, name: s.name, feature: s.feature, uri: s.uri, line: s.line, tags: s.tags,
-      device: s.device, transport: s.transport, verdict: s.verdict, clauses: s.clauses,
+      device: s.device, transport: s.transport, ...(s.ring && s.ring !== 'split' ? { ring: s.ring } : {}),
+      verdict: s.verdict, clauses: s.clauses,
       durationMs: s.durationMs,
       messages: [s.message, s.step ? `at step: ${s.step}` : undefined].filter((m): m is string => !!m),
       ...(s.violation ? { violation: s.violation } : {}),
@@ -139,12 +176,20 @@ export const RESULTS_SCHEMA = {
     target: {
       type: 'object', required: ['adapter', 'device', 'transport', 'description', 'combinations'], additionalProperties: false,
       properties: {
-        adapter: { enum: ['reference', 'qemu'] }, device: str, transport: str, defect: str, description: str,
+        adapter: { enum: ['reference', 'qemu'] }, device: str, transport: str, defect: str, ring: str, description: str,
         combinations: {
           type: 'array',
           items: {
             type: 'object', additionalProperties: false, required: ['device', 'transport', 'description', 'startedAt', 'finishedAt', 'scenarios'],
-            properties: { device: str, transport: str, description: { type: ['string', 'null'] }, startedAt: isoTime, finishedAt: isoTime, scenarios: { type: 'integer', minimum: 0 } },
+            properties: {
+              device: str, transport: str, ring: { enum: ['split', 'packed'] }, description: { type: ['string', 'null'] },
+              targetVersion: str, commandLines: { type: 'array', items: { type: 'array', minItems: 1, items: str } },
+              pool: {
+                type: 'object', additionalProperties: false, required: ['created', 'reused', 'replaced', 'closed'],
+                properties: Object.fromEntries(['created', 'reused', 'replaced', 'closed'].map((k) => [k, { type: 'integer', minimum: 0 }])),
+              },
+              startedAt: isoTime, finishedAt: isoTime, scenarios: { type: 'integer', minimum: 0 },
+            },
           },
         },
       },
@@ -166,7 +211,7 @@ export const RESULTS_SCHEMA = {
         required: ['id', 'name', 'feature', 'uri', 'line', 'tags', 'device', 'transport', 'verdict', 'clauses', 'durationMs', 'messages', 'checks', 'evidence'],
         properties: {
           id: str, name: str, feature: str, uri: str, line: { type: 'integer', minimum: 0 }, tags: strs,
-          device: str, transport: str, verdict, clauses: strs, durationMs: { type: 'number', minimum: 0 }, messages: strs,
+          device: str, transport: str, ring: { enum: ['split', 'packed'] }, verdict, clauses: strs, durationMs: { type: 'number', minimum: 0 }, messages: strs,
           violation: {
             type: 'object', additionalProperties: false, required: ['clause', 'level', 'expected', 'observed'],
             properties: { clause: str, level: { enum: ['MUST', 'SHOULD'] }, section: str, ordinal: { type: 'integer' }, keywords: strs, expected: str, observed: str },
@@ -174,6 +219,16 @@ export const RESULTS_SCHEMA = {
           step: str, target: str,
           checks: { type: 'array', items: { type: 'object', additionalProperties: false, required: ['clause', 'ok'], properties: { clause: str, ok: { type: 'boolean' } } } },
           evidence: { type: 'array', items: { type: 'object', additionalProperties: false, required: ['label', 'body'], properties: { label: str, body: str } } },
+        },
+      },
+    },
+    expectations: {
+      type: 'object', additionalProperties: false, required: ['file', 'matched', 'differences'],
+      properties: {
+        file: str, matched: { type: 'integer', minimum: 0 },
+        differences: {
+          type: 'array',
+          items: { type: 'object', additionalProperties: false, required: ['id', 'expected', 'actual', 'detail'], properties: { id: str, expected: str, actual: str, detail: str } },
         },
       },
     },

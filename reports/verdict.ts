@@ -41,6 +41,10 @@ export interface ScenarioOutcome {
   durationMs?: number;
   /** Description of the target the scenario started, if it started one. */
   target?: string;
+  /** The exact command line of the target process (QEMU), if any. */
+  commandLine?: string[];
+  /** Version of the target software (QEMU), if known. */
+  targetVersion?: string;
 }
 
 export interface Violation {

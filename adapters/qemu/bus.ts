@@ -60,6 +60,9 @@ export class QtestBus implements Bus {
     await this.qt.request(`writeq ${hex(addr)} ${hexValue(value, 8)}`);
   }
 
+  /** Forget every BAR address handed out (after a machine reset unassigned them). */
+  resetAllocator(): void { this.nextMmio = MMIO_ALLOC_BASE; }
+
   allocMmio(size: number): number {
     if (!Number.isInteger(size) || size <= 0 || (size & (size - 1)) !== 0) {
       throw new RangeError(`allocMmio: BAR size must be a power of two, got ${size}`);

@@ -31,6 +31,17 @@ export interface QemuTarget extends Target {
   readonly qemu: QemuProcess;
   /** blk only: grow the disk by 8 sectors (QMP block_resize), a device config change. */
   changeConfig?(): Promise<void>;
+  /**
+   * Put the machine back in its just-started state for another scenario: QMP
+   * `system_reset` (every device reset, PCI BARs and COMMAND cleared, MSI-X off, virtio
+   * status 0), then the BAR and guest-memory allocators start over. Refused (throws)
+   * when the target cannot be made equal to a fresh one (see `resettable`).
+   */
+  reset(): Promise<void>;
+  /** False once something a reset does not undo happened (the disk was resized). */
+  readonly resettable: boolean;
+  /** QEMU's stderr since the target was started or last reset. */
+  diagnostics(): string;
 }
 
 export const RAM_SIZE = 128 * 1024 * 1024;
@@ -99,6 +110,8 @@ export async function createQemuTarget(opts: QemuTargetOptions): Promise<QemuTar
 
     const bus = new QtestBus(q.qtest, { timeoutScale: scale, gsiBase });
     const mem = new QtestMemory(q.qtest, RAM_SIZE);
+    let mark = q.stderrMark();
+    let resized = false;
     const target: QemuTarget = {
       description: `QEMU ${q.version} ${DEVICE_NAMES[opts.transport][opts.device]} (${opts.transport === 'pci' ? 'q35' : 'microvm'}, qtest)`,
       bus, mem, location,
@@ -107,9 +120,21 @@ export async function createQemuTarget(opts: QemuTargetOptions): Promise<QemuTar
       qemuVersion: q.version,
       qemu: q,
       close: () => q.close(),
+      get resettable() { return !resized && !q.exited && !q.qtest.closed; },
+      diagnostics: () => q.stderrSince(mark),
+      reset: async () => {
+        if (!target.resettable) throw new Error(`QEMU target cannot be reset for reuse${resized ? ' (its disk was resized)' : ' (QEMU is gone)'}`);
+        // The reset runs in QEMU's main loop after the command returns: RESET says it is done.
+        await q.raceExit(q.qmp.executeAndWait('system_reset', 'RESET'), setupMs, 'resetting the machine');
+        await q.qtest.request('endianness'); // the qtest stream still answers
+        bus.resetAllocator();
+        await mem.resetAllocator();
+        mark = q.stderrMark();
+      },
     };
     if (opts.device === 'blk') {
       target.changeConfig = async () => {
+        resized = true;
         capacity += 8;
         await q.raceExit(q.qmp.execute('block_resize', { device: driveId, size: capacity * SECTOR_SIZE }), setupMs, 'resizing the disk');
       };

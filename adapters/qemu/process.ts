@@ -90,6 +90,8 @@ export interface QemuProcessOptions {
 
 export class QemuProcess {
   private stderrBuf = '';
+  /** Characters of stderr received so far (the buffer keeps the last STDERR_LIMIT). */
+  private stderrTotal = 0;
   private readonly exitInfo: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** Settles once QEMU has exited and its stderr pipe is drained. */
   private readonly closedInfo: Promise<void>;
@@ -108,6 +110,7 @@ export class QemuProcess {
   ) {
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (s: string) => {
+      this.stderrTotal += s.length;
       this.stderrBuf = (this.stderrBuf + s).slice(-STDERR_LIMIT);
     });
     this.exitInfo = new Promise((resolve) => child.once('exit', (code, signal) => {
@@ -120,6 +123,13 @@ export class QemuProcess {
   get pid(): number { return this.child.pid!; }
   get exited(): boolean { return this.exitedFlag; }
   stderr(): string { return this.stderrBuf; }
+  /** A mark for stderrSince(): how much stderr has arrived so far. */
+  stderrMark(): number { return this.stderrTotal; }
+  /** Stderr received after `mark` (as much of it as the buffer still holds). */
+  stderrSince(mark: number): string {
+    const n = this.stderrTotal - mark;
+    return n <= 0 ? '' : this.stderrBuf.slice(Math.max(0, this.stderrBuf.length - n));
+  }
 
   /** What to attach to an error: exit status (if any) and QEMU's recent stderr. */
   describe(): string {

@@ -18,6 +18,7 @@ export class QmpClient {
   private greeting: ((g: Record<string, unknown>) => void) | undefined;
   private greeted: Record<string, unknown> | undefined;
   private dead: Error | undefined;
+  private readonly eventListeners = new Set<(name: string, data: unknown) => void>();
 
   constructor(private readonly sock: Socket, private readonly timeoutMs: number) {
     sock.setEncoding('utf8');
@@ -51,6 +52,31 @@ export class QmpClient {
     });
   }
 
+  /** Called for every QMP event; returns an unsubscribe function. */
+  onEvent(fn: (name: string, data: unknown) => void): () => void {
+    this.eventListeners.add(fn);
+    return () => this.eventListeners.delete(fn);
+  }
+
+  /**
+   * Run `command` and wait for its reply and for the event `event` (subscribed before
+   * the command is sent, so an early event is not missed), within the client's timeout.
+   */
+  async executeAndWait(command: string, event: string, args?: Record<string, unknown>): Promise<void> {
+    let off: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const seen = new Promise<void>((resolve, reject) => {
+      off = this.onEvent((name) => { if (name === event) resolve(); });
+      timer = setTimeout(() => reject(new Error(`QMP: no ${event} event within ${this.timeoutMs} ms after ${command}`)), this.timeoutMs);
+    });
+    try {
+      await Promise.all([this.execute(command, args), seen]);
+    } finally {
+      off?.();
+      clearTimeout(timer);
+    }
+  }
+
   close(): void { this.fail(new Error('QMP client closed')); }
 
   private onData(chunk: string): void {
@@ -71,7 +97,10 @@ export class QmpClient {
       this.greeting?.(msg);
       return;
     }
-    if (msg.event) return;
+    if (msg.event) {
+      for (const l of this.eventListeners) l(String(msg.event), msg.data);
+      return;
+    }
     const p = typeof msg.id === 'string' ? this.pending.get(msg.id) : undefined;
     if (!p) return;
     this.pending.delete(msg.id);

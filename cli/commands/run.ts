@@ -1,6 +1,7 @@
 // `virtio-cts run`: run the Gherkin scenarios against a target, once per (device,
-// transport) combination, and write results.json, junit.xml, messages.ndjson and
-// report.html. Exit 0 when nothing FAILed/WEDGED/ERRORed, 1 otherwise, 2 on bad input.
+// transport × ring) combination, and write results.json, junit.xml, messages.ndjson and
+// report.html. Exit 0 when nothing FAILed/WEDGED/ERRORed, 1 otherwise, 2 on bad input;
+// with --expectations: 0 when every verdict is the expected one, 1 when any differs.
 import { type Command, Option } from 'commander';
 import type { Envelope } from '@cucumber/messages';
 import { execFileSync } from 'node:child_process';
@@ -14,18 +15,21 @@ import { buildResults, type RunInfo } from '../../reports/results.ts';
 import { loadSpecText, type SpecText } from '../../reports/spec-text.ts';
 import { writeReports } from '../../reports/write.ts';
 import { FAILING } from '../../reports/verdict.ts';
+import { ExpectationsError, compareExpectations, formatDifferences, loadExpectations, type ExpectationsFile } from '../../reports/expectations.ts';
 import { clauseInfo } from '../../steps/support/clauses.ts';
-import { execute, type Combination, type CombinationResult, type ScenarioResult } from '../../steps/support/runner/execute.ts';
+import { execute, type Combination, type CombinationResult, type ReuseMode, type ScenarioResult } from '../../steps/support/runner/execute.ts';
 import {
-  checkTagExpression, combinationExpression, findFeatureFiles, planScenarios, selectScenarios, tagValuesSeen, unknownClauses,
+  checkTagExpression, combinationExpression, findFeatureFiles, planScenarios, ringExpression, selectScenarios, tagValuesSeen, unknownClauses,
 } from '../../steps/support/runner/plan.ts';
 import { Progress } from '../../steps/support/runner/progress.ts';
-import type { DeviceType, TargetKind, TransportKind } from '../../steps/support/targets.ts';
+import type { DeviceType, RingKind, TargetKind, TransportKind } from '../../steps/support/targets.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TARGETS: TargetKind[] = ['reference', 'qemu'];
 const DEVICES: DeviceType[] = ['entropy', 'blk'];
 const TRANSPORTS: TransportKind[] = ['pci', 'mmio'];
+const RINGS: RingKind[] = ['split', 'packed'];
+const REUSE: ReuseMode[] = ['feature', 'never'];
 // Loaded by path: the catalog belongs to the emulator and may not exist in every checkout.
 const DEFECTS_MODULE = join(ROOT, 'emulator/defects.ts');
 
@@ -43,6 +47,13 @@ export interface RunCliOptions {
   steps?: string;
   quiet?: boolean;
   qemu?: string;
+  qemuDeviceProp?: string[];
+  qemuArg?: string[];
+  /** split (default), packed or all. */
+  ring?: string;
+  /** QEMU process reuse: feature (default) or never. */
+  reuse?: string;
+  expectations?: string;
 }
 
 function oneOf<T extends string>(what: string, v: string, all: readonly T[], allowAll: boolean): T[] {
@@ -73,8 +84,8 @@ function suiteInfo(): { name: string; version: string; commit?: string } {
 function combinationsOf(rs: ScenarioResult[]): CombinationResult[] {
   const m = new Map<string, CombinationResult>();
   for (const r of rs) {
-    const k = `${r.device}/${r.transport}`;
-    const c = m.get(k) ?? { device: r.device, transport: r.transport, startedAt: r.startedAt, finishedAt: r.startedAt, scenarios: [] };
+    const k = `${r.device}/${r.transport}/${r.ring ?? 'split'}`;
+    const c = m.get(k) ?? { device: r.device, transport: r.transport, ring: r.ring, startedAt: r.startedAt, finishedAt: r.startedAt, scenarios: [] };
     c.scenarios.push(r);
     c.finishedAt = new Date(Date.parse(r.startedAt) + r.durationMs).toISOString();
     m.set(k, c);
@@ -91,6 +102,24 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   const [target] = oneOf('target', o.target, TARGETS, false);
   const devices = oneOf('device', o.device, DEVICES, true);
   const transports = oneOf('transport', o.transport, TRANSPORTS, true);
+  const rings = oneOf('ring', o.ring ?? 'split', RINGS, true);
+  const [reuse] = oneOf('reuse mode', o.reuse ?? 'feature', REUSE, false);
+  const deviceProps = o.qemuDeviceProp ?? [];
+  const qemuArgs = o.qemuArg ?? [];
+  if (target !== 'qemu' && (o.qemu !== undefined || deviceProps.length || qemuArgs.length)) {
+    throw new UsageError('--qemu, --qemu-device-prop and --qemu-arg need --target qemu');
+  }
+  for (const p of deviceProps) {
+    // One property per option: a comma would smuggle a second one past the report.
+    if (!/^[A-Za-z0-9_.-]+=[^,\s]*$/.test(p)) throw new UsageError(`--qemu-device-prop '${p}': expected KEY=VALUE (one property, no comma)`);
+  }
+  let expectations: ExpectationsFile | undefined;
+  if (o.expectations !== undefined) {
+    try { expectations = loadExpectations(o.expectations); } catch (e) {
+      if (e instanceof ExpectationsError) throw new UsageError(e.message);
+      throw e;
+    }
+  }
   const timeoutScale = Number(o.timeoutScale);
   if (!Number.isFinite(timeoutScale) || timeoutScale <= 0) throw new UsageError(`--timeout-scale must be a positive number, not '${o.timeoutScale}'`);
   const specVersion = o.specVersion ?? latestVersion();
@@ -136,15 +165,17 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
     transports: [...new Set([...TRANSPORTS, ...tagValuesSeen(scenarios, 'transport')])],
   };
   const combinations: (Combination & { count: number })[] = [];
-  for (const device of devices) {
-    for (const transport of transports) {
-      const tagExpression = combinationExpression(device, transport, known, o.tags);
-      const count = selectScenarios(scenarios, tagExpression).length;
-      if (count) combinations.push({ device, transport, tagExpression, count });
+  for (const ring of rings) {
+    for (const device of devices) {
+      for (const transport of transports) {
+        const tagExpression = [combinationExpression(device, transport, known, o.tags), ringExpression(ring)].filter(Boolean).join(' and ');
+        const count = selectScenarios(scenarios, tagExpression).length;
+        if (count) combinations.push({ device, transport, ring, tagExpression, count });
+      }
     }
   }
   if (!combinations.length) {
-    throw new UsageError(`no scenario to run for device ${o.device}, transport ${o.transport}${o.tags ? ` and --tags '${o.tags}'` : ''}`);
+    throw new UsageError(`no scenario to run for device ${o.device}, transport ${o.transport}, ring ${o.ring ?? 'split'}${o.tags ? ` and --tags '${o.tags}'` : ''}`);
   }
   const spec: SpecText | undefined = o.specDir
     ? loadSpecText(o.specDir, new Set(scenarios.flatMap((s) => s.clauses)))
@@ -162,7 +193,10 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   const info = (finishedAt: string, interrupted: boolean): RunInfo => ({
     suite: suiteInfo(),
     spec: { version: specVersion, ...(o.specDir ? { dir: o.specDir } : {}) },
-    target: { adapter: target, device: o.device, transport: o.transport, ...(o.defect ? { defect: o.defect } : {}) },
+    target: {
+      adapter: target, device: o.device, transport: o.transport, ...(o.defect ? { defect: o.defect } : {}),
+      ...(o.ring && o.ring !== 'split' ? { ring: o.ring } : {}),
+    },
     ...(o.tags ? { tags: o.tags } : {}),
     timeoutScale, startedAt, finishedAt, ...(interrupted ? { interrupted } : {}),
   });
@@ -189,12 +223,19 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
     defect: o.defect,
     specVersion,
     timeoutScale,
-    ...(target === 'qemu' && o.qemu ? { qemu: { binary: o.qemu } } : {}),
+    ...(target === 'qemu' ? {
+      qemu: {
+        ...(o.qemu ? { binary: o.qemu } : {}),
+        ...(deviceProps.length ? { extraDeviceProps: deviceProps } : {}),
+        ...(qemuArgs.length ? { extraArgs: qemuArgs } : {}),
+      },
+      reuse,
+    } : {}),
     onEnvelope: (e) => {
       envelopes.push(e);
       if (e.testRunStarted) {
         const c = combinations[current++];
-        if (c) progress.combination(c.device, c.transport, c.count, target);
+        if (c) progress.combination(c.device, c.ring === 'split' ? c.transport : `${c.transport}/${c.ring}`, c.count, target);
       }
     },
     onScenario: (r) => { done.push(r); progress.scenario(r); },
@@ -205,10 +246,18 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   process.removeListener('SIGINT', onSignal);
   process.removeListener('SIGTERM', onSignal);
   const { results } = buildResults(info(new Date().toISOString(), false), combos, (id) => clauseInfo(id, specVersion));
+  if (expectations) results.expectations = compareExpectations(expectations, results, o.expectations!);
   const written = writeReports(o.out, results, envelopes, spec);
   progress.summary(results.summary, results.clauseSummary, performance.now() - t0, written.map((f) => (relative(process.cwd(), f).startsWith('..') ? f : relative(process.cwd(), f))));
+  // With expectations, the verdicts matching the file is what counts (known FAILs are fine).
+  if (results.expectations) {
+    write(`\n${formatDifferences(results.expectations)}`);
+    return results.expectations.differences.length ? 1 : 0;
+  }
   return results.scenarios.some((s) => FAILING.has(s.verdict)) ? 1 : 0;
 }
+
+function collect(v: string, prev: string[]): string[] { return [...prev, v]; }
 
 export function register(program: Command): void {
   program.command('run')
@@ -224,7 +273,12 @@ export function register(program: Command): void {
     .option('--timeout-scale <n>', 'multiply every timeout by n (slow machines, emulated targets)', '1')
     .option('--features <dir>', 'folder of .feature files (default: the suite\'s features/)')
     .option('--steps <glob>', 'step definition files (default: the suite\'s steps/*.steps.ts)')
-    .option('--qemu <path>', 'qemu-system-x86_64 binary (--target qemu)')
+    .option('--ring <layout>', `virtqueue layout: ${RINGS.join(', ')} or all (scenarios without a @ring: tag run on split only; @ring:any on every layout)`, 'split')
+    .option('--qemu <path>', 'qemu-system-x86_64 binary (--target qemu; default: from PATH)')
+    .option('--qemu-device-prop <key=value>', 'extra property for the -device option, repeatable (--target qemu), e.g. event_idx=off', collect, [])
+    .option('--qemu-arg <arg>', 'extra QEMU argument, repeatable; write --qemu-arg=-global for one starting with a dash (--target qemu)', collect, [])
+    .option('--reuse <mode>', `QEMU processes: feature (one per feature file, system_reset between scenarios) or never (one per scenario)`, 'feature')
+    .option('--expectations <file>', 'YAML file of the expected non-PASS verdicts: exit 0 when the run matches it, 1 when any verdict differs')
     .option('--quiet', 'print only scenarios that did not pass, and the summary')
     .action(async (o: RunCliOptions) => {
       process.exitCode = await runCommand(o);

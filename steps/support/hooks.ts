@@ -18,6 +18,9 @@ export const STEP_TIMEOUT_MS = 10_000;
 setDefaultTimeout(STEP_TIMEOUT_MS * SCALE);
 
 const naReasons = new WeakMap<CtsWorld, string>();
+/** Verdicts after which the target is in a state a full reset undoes (not WEDGED/ERROR). */
+const REUSABLE_AFTER: ReadonlySet<string> = new Set(['PASS', 'FAIL', 'WARN', 'NOT_APPLICABLE', 'INCONCLUSIVE']);
+const safe = (f: () => string): string => { try { return f(); } catch { return ''; } };
 // The first error of the scenario. Cucumber hands After only the error of the LAST step
 // (undefined when skipped steps follow a failure), so errors are caught where they happen.
 const firstError = new WeakMap<CtsWorld, unknown>();
@@ -29,6 +32,7 @@ BeforeAll(function (this: { parameters: Record<string, unknown> }) {
 
 Before(async function (this: CtsWorld, arg: ITestCaseHookParameter) {
   startedAt.set(this, performance.now());
+  this.scenarioUri = arg.pickle.uri;
   try {
     return await applicability.call(this, arg);
   } catch (e) {
@@ -72,12 +76,23 @@ After(async function (this: CtsWorld, { result, error }: ITestCaseHookParameter)
   let outcome: ScenarioOutcome = na
     ? { verdict: 'NOT_APPLICABLE', message: na, checks: this.checks }
     : classify((result?.status ?? 'UNKNOWN') as StepStatus, firstError.get(this) ?? error, result?.message, this.checks);
+  const t = this.startedTarget;
+  if (t) {
+    // What the target process printed during the scenario (QEMU: virtio_error messages,
+    // an assertion before it died) is evidence for whatever verdict it got.
+    const diag = safe(() => t.diagnostics?.() ?? '');
+    if (diag.trim()) await this.evidence('target stderr', diag);
+    if (t.commandLine) outcome.commandLine = [...t.commandLine];
+    if (t.qemuVersion) outcome.targetVersion = t.qemuVersion;
+  }
   try {
     // Bounded, so that the verdict is still attached if closing hangs.
     const deadline = (STEP_TIMEOUT_MS / 2) * SCALE;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      this.closeTarget(),
+      // A pool may reset and reuse the target, unless the scenario ended with it
+      // unanswering or in an unknown state.
+      this.closeTarget({ reusable: REUSABLE_AFTER.has(outcome.verdict) }),
       new Promise((_r, rej) => { timer = setTimeout(() => rej(new Error(`closing the target timed out after ${deadline} ms`)), deadline); }),
     ]).finally(() => clearTimeout(timer));
   } catch (e) {

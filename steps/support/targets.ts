@@ -1,39 +1,57 @@
 // Target factory: turns the run's parameters into a started Target. The reference
-// emulator is the default; QEMU comes from adapters/qemu. One target per scenario.
+// emulator is the default; QEMU comes from adapters/qemu. The runner may put a pool
+// behind the seam (pool.ts: one QEMU per feature file, reset between scenarios).
 import type { Target } from '../../adapters/types.ts';
 import { createReferenceTarget } from '../../adapters/reference/index.ts';
 
 export type TargetKind = 'reference' | 'qemu';
 export type DeviceType = 'entropy' | 'blk';
 export type TransportKind = 'pci' | 'mmio';
+export type RingKind = 'split' | 'packed';
 
 export interface BlkOptions { readOnly?: boolean; capacitySectors?: number; serial?: string }
 
 /** Per-scenario choices a step can make before the target starts. */
 export interface TargetOverrides { blk?: BlkOptions }
 
-/** Target plus the optional extras some adapters have (blk: a device configuration change). */
-export interface CtsTarget extends Target { changeConfig?(): Promise<void> }
+/** Where the target is asked for (a pool keys its processes on the feature file). */
+export interface TargetContext { uri?: string }
+
+/** Target plus the optional extras some adapters have. */
+export interface CtsTarget extends Target {
+  /** blk: a device configuration change. */
+  changeConfig?(): Promise<void>;
+  /** QEMU: the exact command line and version of the process behind the target. */
+  readonly commandLine?: string[];
+  readonly qemuVersion?: string;
+  /** What the target process printed (stderr) since the scenario got it; '' if nothing. */
+  diagnostics?(): string;
+  /**
+   * Give the target back after the scenario (pools). `reusable: false` (WEDGED, ERROR,
+   * a dead process) makes the pool close it instead of resetting it for the next one.
+   * Targets without release() are closed.
+   */
+  release?(o: { reusable: boolean }): Promise<void>;
+}
 
 export interface TargetParams {
   target: TargetKind;
   device: DeviceType;
   transport: TransportKind;
+  /** Virtqueue layout the driver uses (default split). */
+  ring?: RingKind;
   defect?: string;
   timeoutScale: number;
-  /** QEMU only: binary, extra -device properties, extra arguments (issue 4). */
+  /** QEMU only: binary, extra -device properties, extra arguments. */
   qemu?: { binary?: string; extraDeviceProps?: string[]; extraArgs?: string[] };
 }
 
 // QEMU is loaded only for QEMU runs (it pulls in process management and signal hooks).
 const QEMU = '../../adapters/qemu/index.ts';
 
-export type TargetFactory = (p: TargetParams, o: TargetOverrides) => Promise<CtsTarget>;
+export type TargetFactory = (p: TargetParams, o: TargetOverrides, ctx?: TargetContext) => Promise<CtsTarget>;
 
-/**
- * The default factory: a fresh target per scenario. (Issue 4 will put a pool behind this
- * seam: one QEMU per feature file, reset between scenarios, replaced after WEDGED.)
- */
+/** The default factory: a fresh target per call. */
 export const createTarget: TargetFactory = async (p, o) => {
   if (p.target === 'reference') {
     return createReferenceTarget({ device: p.device, transport: p.transport, defect: p.defect, timeoutScale: p.timeoutScale, blk: o.blk });
@@ -54,4 +72,7 @@ let factory: TargetFactory = createTarget;
 /** Replace the target factory (tests, pools); `undefined` restores the default. */
 export function setTargetFactory(f: TargetFactory | undefined): void { factory = f ?? createTarget; }
 
-export function startTarget(p: TargetParams, o: TargetOverrides = {}): Promise<CtsTarget> { return factory(p, o); }
+/** The factory in use (a pool wraps it). */
+export function getTargetFactory(): TargetFactory { return factory; }
+
+export function startTarget(p: TargetParams, o: TargetOverrides = {}, ctx: TargetContext = {}): Promise<CtsTarget> { return factory(p, o, ctx); }

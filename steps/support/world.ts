@@ -5,7 +5,7 @@
 import { World, setWorldConstructor, type IWorldOptions } from '@cucumber/cucumber';
 import { startTarget, type CtsTarget, type TargetOverrides, type TargetParams } from './targets.ts';
 
-export type { CtsTarget, TargetOverrides, DeviceType, TransportKind, TargetKind } from './targets.ts';
+export type { CtsTarget, TargetOverrides, DeviceType, TransportKind, TargetKind, RingKind } from './targets.ts';
 
 /** worldParameters of a run (set by `virtio-cts run`, one run per device × transport). */
 export interface RunParams extends TargetParams {
@@ -25,6 +25,10 @@ export class CtsWorld extends World<RunParams> {
   private driverP: Promise<Driver> | undefined;
   /** Description of the target once started (reported with the scenario). */
   targetDescription: string | undefined;
+  /** The started target, once it has started (for the After hook's reporting). */
+  startedTarget: CtsTarget | undefined;
+  /** Feature file of the running scenario (set by the Before hook; pools key on it). */
+  scenarioUri: string | undefined;
 
   constructor(options: IWorldOptions<RunParams>) { super(options); }
 
@@ -44,8 +48,9 @@ export class CtsWorld extends World<RunParams> {
       }
       this.targetOverrides = overrides;
     }
-    this.targetP ??= startTarget(this.parameters, this.targetOverrides).then((t) => {
+    this.targetP ??= startTarget(this.parameters, this.targetOverrides ?? {}, { uri: this.scenarioUri }).then((t) => {
       this.targetDescription = t.description;
+      this.startedTarget = t;
       return t;
     });
     return this.targetP;
@@ -55,7 +60,9 @@ export class CtsWorld extends World<RunParams> {
   driver(): Promise<Driver> {
     this.driverP ??= (async () => {
       const t = await this.target();
-      return openDriver(t);
+      // `ring` selects split or packed virtqueues in the driver (an option the driver
+      // may not know yet; extra options are ignored).
+      return openDriver(t, { ring: this.parameters.ring ?? 'split' } as Parameters<typeof openDriver>[1]);
     })();
     return this.driverP;
   }
@@ -69,15 +76,19 @@ export class CtsWorld extends World<RunParams> {
   /** Whether a target was started in this scenario. */
   get hasTarget(): boolean { return this.targetP !== undefined; }
 
-  /** Close the target if one was started; called by the After hook. */
-  async closeTarget(): Promise<void> {
+  /**
+   * Close the target if one was started, or give it back to its pool (`reusable`: the
+   * scenario left it in a state a reset can undo); called by the After hook.
+   */
+  async closeTarget(o: { reusable?: boolean } = {}): Promise<void> {
     const p = this.targetP;
     this.targetP = undefined;
     this.driverP = undefined;
     if (!p) return;
     let t: CtsTarget;
     try { t = await p; } catch { return; } // creation failed: nothing to close
-    await t.close();
+    if (t.release) await t.release({ reusable: o.reusable ?? false });
+    else await t.close();
   }
 }
 

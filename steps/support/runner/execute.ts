@@ -8,14 +8,18 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VERDICT_MEDIA_TYPE, isVerdict, type ScenarioOutcome, type Verdict, type Violation } from '../../../reports/verdict.ts';
 import type { RunParams } from '../world.ts';
-import type { DeviceType, TargetKind, TransportKind } from '../targets.ts';
+import { getTargetFactory, setTargetFactory, type DeviceType, type RingKind, type TargetKind, type TransportKind } from '../targets.ts';
+import { TargetPool, type PoolStats } from '../pool.ts';
 import { tagValues } from '../tags.ts';
 
 const SUPPORT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The support modules Cucumber loads (they import the rest). */
 export const SUPPORT_FILES = ['world.ts', 'hooks.ts'].map((f) => join(SUPPORT_DIR, f));
 
-export interface Combination { device: DeviceType; transport: TransportKind; tagExpression: string }
+export interface Combination { device: DeviceType; transport: TransportKind; ring?: RingKind; tagExpression: string }
+
+/** How QEMU processes are used: one per feature file, reset between scenarios, or one per scenario. */
+export type ReuseMode = 'feature' | 'never';
 
 export interface ScenarioResult {
   /** Unique within a run: name plus the combination. */
@@ -28,6 +32,8 @@ export interface ScenarioResult {
   clauses: string[];
   device: DeviceType;
   transport: TransportKind;
+  /** Virtqueue layout of the run (absent = split). */
+  ring?: RingKind;
   verdict: Verdict;
   message?: string;
   violation?: Violation;
@@ -37,6 +43,9 @@ export interface ScenarioResult {
   /** Evidence attached by steps (label → text). */
   evidence: { label: string; body: string }[];
   target?: string;
+  /** Exact command line and version of the target process the scenario used (QEMU). */
+  commandLine?: string[];
+  targetVersion?: string;
   startedAt: string;
   durationMs: number;
 }
@@ -44,6 +53,10 @@ export interface ScenarioResult {
 export interface CombinationResult {
   device: DeviceType;
   transport: TransportKind;
+  /** Absent = split. */
+  ring?: RingKind;
+  /** Target processes started / reused by the pool during this combination. */
+  pool?: PoolStats;
   startedAt: string;
   finishedAt: string;
   scenarios: ScenarioResult[];
@@ -61,6 +74,8 @@ export interface ExecuteOptions {
   specVersion: string;
   timeoutScale: number;
   qemu?: RunParams['qemu'];
+  /** QEMU only (default 'feature'): reuse one process per feature file with a reset between scenarios. */
+  reuse?: ReuseMode;
   onScenario?(r: ScenarioResult): void;
   /** A scenario has started (for a live progress line). */
   onScenarioStarted?(name: string): void;
@@ -81,13 +96,18 @@ export async function execute(o: ExecuteOptions): Promise<CombinationResult[]> {
   // Loaded once: ESM modules are cached, so a second load would register nothing.
   const support = await loadSupport(runConfiguration, env);
   const out: CombinationResult[] = [];
+  const base = getTargetFactory();
   for (const c of o.combinations) {
+    const ring = c.ring ?? 'split';
+    const pool = o.target === 'qemu' && (o.reuse ?? 'feature') === 'feature' ? new TargetPool(base) : undefined;
+    if (pool) setTargetFactory(pool.factory);
     const params: RunParams = {
-      target: o.target, device: c.device, transport: c.transport, timeoutScale: o.timeoutScale,
+      target: o.target, device: c.device, transport: c.transport, ring, timeoutScale: o.timeoutScale,
       specVersion: o.specVersion, ...(o.defect ? { defect: o.defect } : {}), ...(o.qemu ? { qemu: o.qemu } : {}),
     };
-    const collector = new Collector(c);
+    const collector = new Collector({ device: c.device, transport: c.transport, ring });
     const startedAt = new Date().toISOString();
+    try {
     await runCucumber({
       ...runConfiguration,
       support,
@@ -102,7 +122,13 @@ export async function execute(o: ExecuteOptions): Promise<CombinationResult[]> {
       const r = collector.add(e);
       if (r) o.onScenario?.(r);
     });
-    out.push({ device: c.device, transport: c.transport, startedAt, finishedAt: new Date().toISOString(), scenarios: collector.results });
+    } finally {
+      if (pool) { await pool.closeAll(); setTargetFactory(base); }
+    }
+    out.push({
+      device: c.device, transport: c.transport, ring, ...(pool ? { pool: { ...pool.stats } } : {}),
+      startedAt, finishedAt: new Date().toISOString(), scenarios: collector.results,
+    });
   }
   return out;
 }
@@ -118,7 +144,13 @@ export class Collector {
   private readonly firstBadStep = new Map<string, string>();
   private readonly ids = new Set<string>();
 
-  constructor(private readonly combo: { device: DeviceType; transport: TransportKind }) {}
+  constructor(private readonly combo: { device: DeviceType; transport: TransportKind; ring?: RingKind }) {}
+
+  /** The run a scenario id names: device/transport, plus the ring when it is not split. */
+  private comboLabel(): string {
+    const ring = this.combo.ring ?? 'split';
+    return `${this.combo.device}/${this.combo.transport}${ring === 'split' ? '' : `/${ring}`}`;
+  }
 
   /** Name of the scenario a test case runs. */
   pickleName(testCaseId: string): string | undefined {
@@ -168,14 +200,14 @@ export class Collector {
     } catch (err) {
       outcome = { verdict: 'ERROR', message: `unreadable verdict: ${(err as Error).message}`, checks: [] };
     }
-    let id = `${p.name} [${this.combo.device}/${this.combo.transport}]`;
-    if (this.ids.has(id)) id = `${p.name} (${p.uri}:${line}) [${this.combo.device}/${this.combo.transport}]`;
+    let id = `${p.name} [${this.comboLabel()}]`;
+    if (this.ids.has(id)) id = `${p.name} (${p.uri}:${line}) [${this.comboLabel()}]`;
     this.ids.add(id);
     const bad = this.firstBadStep.get(f.testCaseStartedId);
     const r: ScenarioResult = {
       id, name: p.name, feature: doc?.feature ?? '', uri: p.uri, line,
       tags: p.tags.map((t) => t.name), clauses: tagValues(p.tags, 'clause'),
-      device: this.combo.device, transport: this.combo.transport,
+      device: this.combo.device, transport: this.combo.transport, ring: this.combo.ring ?? 'split',
       verdict: outcome.verdict,
       ...(outcome.message ? { message: outcome.message } : {}),
       ...(outcome.violation ? { violation: outcome.violation } : {}),
@@ -183,6 +215,8 @@ export class Collector {
       checks: outcome.checks ?? [],
       evidence: atts.filter((a) => a.mediaType !== VERDICT_MEDIA_TYPE && a.contentEncoding !== 'BASE64').map((a) => ({ label: a.fileName ?? a.mediaType, body: a.body })),
       ...(outcome.target ? { target: outcome.target } : {}),
+      ...(outcome.commandLine ? { commandLine: outcome.commandLine } : {}),
+      ...(outcome.targetVersion ? { targetVersion: outcome.targetVersion } : {}),
       startedAt: new Date(ms(s.at)).toISOString(),
       durationMs: outcome.durationMs ?? Math.round((ms(f.timestamp) - ms(s.at)) * 1000) / 1000,
     };

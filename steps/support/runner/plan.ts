@@ -118,6 +118,15 @@ export function combinationExpression(device: string, transport: string, known: 
     .filter((x): x is string => x !== undefined).join(' and ');
 }
 
+/**
+ * Tag expression selecting the scenarios of a virtqueue layout: `@ring:split`,
+ * `@ring:packed`, or `@ring:any` for scenarios that hold on either. A scenario without a
+ * @ring: tag runs on split only (most scenarios were written against the split ring).
+ */
+export function ringExpression(ring: 'split' | 'packed'): string {
+  return ring === 'split' ? '(@ring:split or @ring:any or not @ring:packed)' : '(@ring:packed or @ring:any)';
+}
+
 /** The scenarios a combination runs, using the same tag expression Cucumber gets. */
 export function selectScenarios(scenarios: PlannedScenario[], expression: string): PlannedScenario[] {
   if (!expression) return scenarios;
