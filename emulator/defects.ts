@@ -4,8 +4,10 @@
 // other clause keeps holding. The suite proves each scenario can fail by running it
 // against the defect of its clause (tests/defect-matrix.test.ts).
 
-export type DefectDevice = 'entropy' | 'blk';
+/** 'net': reserved for the multi-buffer defect until a net model lands (no device here takes it). */
+export type DefectDevice = 'entropy' | 'blk' | 'net';
 export type DefectTransport = 'pci' | 'mmio';
+export type DefectRing = 'split' | 'packed';
 
 export interface DefectInfo {
   name: string;
@@ -13,6 +15,14 @@ export interface DefectInfo {
   devices: DefectDevice[];
   /** Absent = both transports. */
   transports?: DefectTransport[];
+  /**
+   * Ring layouts on which the defect breaks its clause (absent = both): a run must
+   * negotiate that layout to see it. Split-ring hooks live in virtio/split-ring-device.ts
+   * and packed ones in virtio/packed-ring-device.ts, so each is only taken on its layout;
+   * a device-level defect marked 'split' is still taken on a packed ring but its clause is
+   * a split-ring one (the packed counterpart has its own defect).
+   */
+  rings?: DefectRing[];
   summary: string;
   /** Other clause IDs that necessarily fail too (reason in a comment next to the entry). */
   alsoBreaks?: string[];
@@ -81,16 +91,25 @@ export const CLAUSE = {
   blkUnknownFlags: 'dev/blk/device-operation#f5fd7678',
   blkDiscardUnmap: 'dev/blk/device-operation#15b3fd2f',
   blkWriteZeroes: 'dev/blk/device-operation#6511626b',
+  // Packed virtqueues (2.8.12, 2.8.15, 2.8.18) and IN_ORDER (6.2).
+  packedAvailChanged: 'dev/core/packed-virtqueues/the-virtqueue-descriptor-table#20c57546',
+  packedWriteReadable: 'dev/core/packed-virtqueues/the-virtqueue-descriptor-table#8d43643a',
+  packedUsedFinal: 'dev/core/packed-virtqueues/the-virtqueue-descriptor-table#0e9524e7',
+  packedCompletionOrder: 'dev/core/packed-virtqueues#91b72387',
+  packedListOrder: 'dev/core/packed-virtqueues/scatter-gather-support#70522821',
+  inOrder: 'dev/reserved#7da24598',
 } as const;
 
 const BOTH: DefectDevice[] = ['entropy', 'blk'];
 const BLK: DefectDevice[] = ['blk'];
+const SPLIT: DefectRing[] = ['split'];
+const PACKED: DefectRing[] = ['packed'];
 
 export const DEFECTS: readonly DefectInfo[] = [
   // --- virtqueue: used ring -------------------------------------------------------
   // Triggered only by a request identical to the one before it (same readable bytes, same
   // writable room), as the used-len scenario makes with its two canary patterns.
-  { name: 'used-len-too-long', clause: CLAUSE.usedLen, devices: BOTH,
+  { name: 'used-len-too-long', clause: CLAUSE.usedLen, devices: BOTH, rings: SPLIT,
     summary: 'for a request identical to the previous one, reports a used len 16 bytes longer than what it wrote' },
   // --- feature bits ---------------------------------------------------------------
   // CONFIG_WCE requires FLUSH (virtio/features.ts); dropping FLUSH also breaks the blk
@@ -121,39 +140,75 @@ export const DEFECTS: readonly DefectInfo[] = [
   { name: 'config-unreadable-before-features-ok', clause: CLAUSE.configBeforeFeaturesOk, devices: BLK,
     summary: 'device-specific configuration reads 0 until FEATURES_OK is set' },
   // --- descriptor table, framing, indirect -----------------------------------------
-  { name: 'writes-device-readable-buffer', clause: CLAUSE.writeReadable, devices: BLK,
+  { name: 'writes-device-readable-buffer', clause: CLAUSE.writeReadable, devices: BLK, rings: SPLIT,
     summary: 'zero-fills the device-readable buffers of a request after reading them' },
-  { name: 'writes-descriptor-table', clause: CLAUSE.writeDescTable, devices: BOTH,
+  { name: 'writes-descriptor-table', clause: CLAUSE.writeDescTable, devices: BOTH, rings: SPLIT,
     summary: 'clears the flags of the head descriptor of each chain it uses' },
   { name: 'assumes-descriptor-layout', clause: CLAUSE.descLayout, devices: BLK,
     summary: 'expects the request header in one descriptor of at least 16 bytes; fails the request (IOERR) otherwise' },
-  { name: 'indirect-write-flag-rejected', clause: CLAUSE.indirectWriteFlag, devices: BOTH,
+  { name: 'indirect-write-flag-rejected', clause: CLAUSE.indirectWriteFlag, devices: BOTH, rings: SPLIT,
     summary: 'treats WRITE on a descriptor that refers to an indirect table as an error (DEVICE_NEEDS_RESET)' },
-  { name: 'indirect-after-direct-unsupported', clause: CLAUSE.indirectAfterDirect, devices: BOTH,
+  { name: 'indirect-after-direct-unsupported', clause: CLAUSE.indirectAfterDirect, devices: BOTH, rings: SPLIT,
     summary: 'treats an indirect descriptor after direct ones as an error (DEVICE_NEEDS_RESET)' },
   // --- notification suppression ----------------------------------------------------
-  { name: 'notifies-despite-no-interrupt', clause: CLAUSE.noInterruptHonoured, devices: BOTH,
+  { name: 'notifies-despite-no-interrupt', clause: CLAUSE.noInterruptHonoured, devices: BOTH, rings: SPLIT,
     summary: 'without EVENT_IDX, notifies even when avail.flags has VIRTQ_AVAIL_F_NO_INTERRUPT' },
   // The used_event-is-ignored clause is observed through the same flags-0 notification.
-  { name: 'no-notify-when-flags-zero', clause: CLAUSE.notifyFlagsZero, devices: BOTH,
+  { name: 'no-notify-when-flags-zero', clause: CLAUSE.notifyFlagsZero, devices: BOTH, rings: SPLIT,
     alsoBreaks: [CLAUSE.usedEventIgnoredWithoutEventIdx],
     summary: 'without EVENT_IDX, never sends a used buffer notification' },
-  { name: 'uses-used-event-without-event-idx', clause: CLAUSE.usedEventIgnoredWithoutEventIdx, devices: BOTH,
+  { name: 'uses-used-event-without-event-idx', clause: CLAUSE.usedEventIgnoredWithoutEventIdx, devices: BOTH, rings: SPLIT,
     summary: 'without EVENT_IDX, still suppresses notifications by used_event' },
   // The NO_INTERRUPT-is-ignored clause (EVENT_IDX) is observed through a used_event hit.
-  { name: 'ignores-used-event', clause: CLAUSE.usedEventReached, devices: BOTH,
+  { name: 'ignores-used-event', clause: CLAUSE.usedEventReached, devices: BOTH, rings: SPLIT,
     alsoBreaks: [CLAUSE.noInterruptIgnoredWithEventIdx],
     summary: 'with EVENT_IDX, compares used_event off by one and notifies one buffer late' },
-  { name: 'notifies-before-used-event', clause: CLAUSE.usedEventNotReached, devices: BOTH,
+  { name: 'notifies-before-used-event', clause: CLAUSE.usedEventNotReached, devices: BOTH, rings: SPLIT,
     summary: 'with EVENT_IDX, notifies after every buffer regardless of used_event' },
-  { name: 'honours-no-interrupt-with-event-idx', clause: CLAUSE.noInterruptIgnoredWithEventIdx, devices: BOTH,
+  { name: 'honours-no-interrupt-with-event-idx', clause: CLAUSE.noInterruptIgnoredWithEventIdx, devices: BOTH, rings: SPLIT,
     summary: 'with EVENT_IDX, suppresses notifications when avail.flags has VIRTQ_AVAIL_F_NO_INTERRUPT' },
-  { name: 'bad-used-flags', clause: CLAUSE.usedFlags01, devices: BOTH,
+  { name: 'bad-used-flags', clause: CLAUSE.usedFlags01, devices: BOTH, rings: SPLIT,
     summary: 'without EVENT_IDX, writes 2 into used.flags' },
-  { name: 'used-flags-set-with-event-idx', clause: CLAUSE.usedFlags0EventIdx, devices: BOTH,
+  { name: 'used-flags-set-with-event-idx', clause: CLAUSE.usedFlags0EventIdx, devices: BOTH, rings: SPLIT,
     summary: 'with EVENT_IDX, sets VIRTQ_USED_F_NO_NOTIFY in used.flags' },
   { name: 'spurious-notification-breaks', clause: CLAUSE.spurious, devices: BOTH,
     summary: 'a notification with no new buffers puts the device into DEVICE_NEEDS_RESET' },
+  // --- packed virtqueue (taken in virtio/packed-ring-device.ts; emulator/device.ts for IN_ORDER) ---
+  // 2.8 states few device requirements; where it has none for a rule (event suppression,
+  // the wrap counter), the defect names the split ring's clause for the same rule and says so.
+  { name: 'packed-uses-desc-avail-unchanged', clause: CLAUSE.packedAvailChanged, devices: BOTH, rings: PACKED,
+    summary: 'takes a descriptor as available whenever AVAIL differs from USED, whatever the wrap counter (uses a stale or wrongly flagged one)' },
+  { name: 'packed-writes-device-readable', clause: CLAUSE.packedWriteReadable, devices: BLK, rings: PACKED,
+    summary: 'writes the data meant for the device-writable buffers also into the first device-readable buffer' },
+  { name: 'packed-flags-before-body', clause: CLAUSE.packedUsedFinal, devices: BOTH, rings: PACKED,
+    summary: 'writes a used descriptor\'s flags before its id and len (changes the descriptor after flipping USED)' },
+  // No 2.8 device clause names the Device Ring Wrap Counter: after the first lap the used
+  // descriptors carry lap-1 flags, so they are not written into the ring as the driver reads it.
+  { name: 'packed-used-wrap-not-toggled', clause: CLAUSE.packedCompletionOrder, devices: BOTH, rings: PACKED,
+    summary: 'used descriptors always carry wrap counter 1 (the Device Ring Wrap Counter never toggles)' },
+  // Needs two or more buffers made available before one notification, with IN_ORDER negotiated.
+  { name: 'packed-in-order-out-of-order', clause: CLAUSE.inOrder, devices: BOTH, rings: PACKED,
+    summary: 'with IN_ORDER, uses the buffers of one notification newest first, one used descriptor each' },
+  // Packed counterpart of notifies-despite-no-interrupt (2.7.7.2's SHOULD NOT for flags 1).
+  { name: 'packed-notifies-despite-disable', clause: CLAUSE.noInterruptHonoured, devices: BOTH, rings: PACKED,
+    summary: 'sends a used-buffer notification although the driver event suppression says RING_EVENT_FLAGS_DISABLE' },
+  // Packed counterpart of notifies-before-used-event (2.7.7.2's SHOULD NOT before used_event).
+  { name: 'packed-ignores-event-desc', clause: CLAUSE.usedEventNotReached, devices: BOTH, rings: PACKED,
+    summary: 'with EVENT_IDX, treats RING_EVENT_FLAGS_DESC as ENABLE and notifies for every used buffer' },
+  // The Buffer ID is in the last descriptor of a list (2.8.6): the list is not used as made available.
+  { name: 'packed-id-from-first-desc', clause: CLAUSE.packedListOrder, devices: BOTH, rings: PACKED,
+    summary: 'takes the Buffer ID of a list from its first descriptor instead of its last' },
+  // A list as long as the queue is allowed (2.8.17 bounds it by the Queue Size).
+  { name: 'packed-rejects-full-ring-chain', clause: CLAUSE.descLayout, devices: BOTH, rings: PACKED,
+    summary: 'refuses a descriptor list as long as the whole ring (DEVICE_NEEDS_RESET)' },
+  // Only devices that use several buffers for one request (net with MRG_RXBUF) take it.
+  { name: 'packed-multi-buffer-first-early', clause: CLAUSE.packedCompletionOrder, devices: ['net'], rings: PACKED,
+    summary: 'for a request over several buffers, marks the first buffer used first (the driver can see part of the request)' },
+  // Packed counterpart of bad-used-flags (2.7.10.2: flags 0 or 1 without EVENT_IDX).
+  { name: 'packed-bad-event-flags', clause: CLAUSE.usedFlags01, devices: BOTH, rings: PACKED,
+    summary: 'writes the reserved value 0x3 into the device event suppression flags' },
+  { name: 'packed-event-desc-without-event-idx', clause: CLAUSE.usedFlags01, devices: BOTH, rings: PACKED,
+    summary: 'without EVENT_IDX, writes RING_EVENT_FLAGS_DESC into the device event suppression flags' },
   // --- PCI ---------------------------------------------------------------------------
   { name: 'wrong-vendor-id', clause: CLAUSE.pciVendor, devices: BOTH, transports: ['pci'],
     summary: 'PCI vendor ID 0x1AF5' },
@@ -176,7 +231,7 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'config_generation never changes, also when the configuration does' },
   { name: 'queue-enable-kept-after-reset', clause: CLAUSE.queueEnableReset, devices: BOTH, transports: ['pci'],
     summary: 'queue_enable keeps reading 1 after a reset' },
-  { name: 'non-pow2-queue-size', clause: CLAUSE.queueSizePow2, devices: BOTH, transports: ['pci'],
+  { name: 'non-pow2-queue-size', clause: CLAUSE.queueSizePow2, devices: BOTH, rings: SPLIT, transports: ['pci'],
     summary: 'queue_size reads 100 (not a power of 2) as the maximum queue size' },
   { name: 'isr-not-cleared-on-read', clause: CLAUSE.isrReadClear, devices: BOTH, transports: ['pci'],
     summary: 'reading the ISR status does not clear it' },
@@ -217,8 +272,10 @@ export function findDefect(name: string): DefectInfo | undefined {
   return DEFECTS.find((d) => d.name === name);
 }
 
-export function defectApplies(d: DefectInfo, device: DefectDevice, transport: DefectTransport): boolean {
-  return d.devices.includes(device) && (d.transports === undefined || d.transports.includes(transport));
+/** Does `d` apply to this device type and transport (and ring layout, when given)? */
+export function defectApplies(d: DefectInfo, device: DefectDevice, transport: DefectTransport, ring?: DefectRing): boolean {
+  return d.devices.includes(device) && (d.transports === undefined || d.transports.includes(transport))
+    && (ring === undefined || d.rings === undefined || d.rings.includes(ring));
 }
 
 /**

@@ -6,6 +6,7 @@
 import { type DeviceType } from '../virtio/ids.ts';
 import { VIRTIO_F, bit, hasBit, missingPrerequisites } from '../virtio/features.ts';
 import { RingError, SplitRingDevice, type Chain } from '../virtio/split-ring-device.ts';
+import { PackedRingDevice, type DeviceRing, type PackedDeviceHooks } from '../virtio/packed-ring-device.ts';
 import { DESC, DESC_SIZE } from '../virtio/split-ring.ts';
 import { DEVICE_NEEDS_RESET, DRIVER_OK, FEATURES_OK } from '../virtio/status.ts';
 import { VIRTIO_MSI_NO_VECTOR } from '../virtio/pci.ts';
@@ -14,7 +15,8 @@ import { DmaError, type GuestRam } from './ram.ts';
 
 /** What a device model sees while it handles one chain. */
 export interface ChainContext {
-  ring: SplitRingDevice;
+  /** The queue's ring, split or packed (VIRTIO_F_RING_PACKED negotiated). */
+  ring: DeviceRing;
   chain: Chain;
   /** Features negotiated at FEATURES_OK. */
   features: bigint;
@@ -57,11 +59,16 @@ export interface QueueState {
   /** queue_enable reads 1 although the queue is off (a defect). */
   enabledReadback: boolean;
   msixVector: number;
-  ring?: SplitRingDevice;
+  ring?: DeviceRing;
 }
 
-/** Reserved feature bits the reference devices implement (chapter 6). */
-const CORE_FEATURES = bit(VIRTIO_F.VERSION_1) | bit(VIRTIO_F.INDIRECT_DESC) | bit(VIRTIO_F.EVENT_IDX);
+/**
+ * Reserved feature bits the reference devices implement (chapter 6). IN_ORDER holds
+ * trivially (each notification's buffers are used in ring order); with the packed ring
+ * the device also writes one used descriptor per batch (2.8.8).
+ */
+const CORE_FEATURES = bit(VIRTIO_F.VERSION_1) | bit(VIRTIO_F.INDIRECT_DESC) | bit(VIRTIO_F.EVENT_IDX)
+  | bit(VIRTIO_F.RING_PACKED) | bit(VIRTIO_F.IN_ORDER);
 /** How much the used-len-too-long defect over-reports. */
 const USED_LEN_EXCESS = 16;
 /** A bit the spec does not define anywhere (for the offers-undefined-feature defect). */
@@ -78,6 +85,8 @@ export class VirtioDevice {
   /** Why the device last set DEVICE_NEEDS_RESET (for debugging; never read by scenarios). */
   lastError?: string;
   irq: InterruptSink = { queue: () => {}, config: () => {}, reset: () => {} };
+  /** Observers of packed used-descriptor writes (tests, monitors); taken by rings made after it is set. */
+  packedHooks?: PackedDeviceHooks;
   private negotiatedOnce = false;
   private statusReadback?: number;
   /** The previous request, kept only by the used-len-too-long defect. */
@@ -220,13 +229,18 @@ export class VirtioDevice {
     qs.ring = this.makeRing(qs);
   }
 
-  private makeRing(qs: QueueState): SplitRingDevice | undefined {
+  private makeRing(qs: QueueState): DeviceRing | undefined {
+    const layout = { size: qs.size, desc: qs.desc, driver: qs.driver, device: qs.device };
+    const common = {
+      eventIdx: hasBit(this.features, VIRTIO_F.EVENT_IDX),
+      indirect: hasBit(this.features, VIRTIO_F.INDIRECT_DESC),
+      defect: (n: string) => this.defects.on(n),
+    };
     try {
-      return new SplitRingDevice(this.ram, { size: qs.size, desc: qs.desc, driver: qs.driver, device: qs.device }, {
-        eventIdx: hasBit(this.features, VIRTIO_F.EVENT_IDX),
-        indirect: hasBit(this.features, VIRTIO_F.INDIRECT_DESC),
-        defect: (n) => this.defects.on(n),
-      });
+      if (hasBit(this.features, VIRTIO_F.RING_PACKED)) {
+        return new PackedRingDevice(this.ram, layout, { ...common, inOrder: hasBit(this.features, VIRTIO_F.IN_ORDER), hooks: this.packedHooks });
+      }
+      return new SplitRingDevice(this.ram, layout, common);
     } catch (e) {
       if (e instanceof RingError) { this.needsReset(e.message); return undefined; }
       throw e;
@@ -258,12 +272,15 @@ export class VirtioDevice {
   }
 
   /** Use every available chain, then publish used idx and decide the notification. */
-  private async process(q: number, ring: SplitRingDevice): Promise<void> {
+  private async process(q: number, ring: DeviceRing): Promise<void> {
     try {
       const oldUsed = ring.usedIdx;
       if (await ring.pending() === 0 && this.defects.on('spurious-notification-breaks')) {
         throw new RingError('notification without new buffers');
       }
+      // Packed + IN_ORDER: used descriptors are written per batch once the batch is done.
+      const batched = ring instanceof PackedRingDevice && hasBit(this.features, VIRTIO_F.IN_ORDER);
+      const done: Array<{ id: number; len: number; writable: number }> = [];
       for (;;) {
         const chain = await ring.pop();
         if (!chain) break;
@@ -272,11 +289,14 @@ export class VirtioDevice {
         // Stale accounting on a repeated request: 16 bytes more than were written.
         if (key !== undefined && key === this.lastRequestKey) len += USED_LEN_EXCESS;
         this.lastRequestKey = key;
-        if (this.defects.on('writes-descriptor-table')) {
-          await this.ram.write(ring.layout.desc + chain.head * DESC_SIZE + DESC.flags, new Uint8Array(2));
+        // Split only: the packed ring's descriptors are the device's to write (used descriptors).
+        if (ring instanceof SplitRingDevice && this.defects.on('writes-descriptor-table')) {
+          await this.ram.write(ring.layout.desc + chain.descIndices[0] * DESC_SIZE + DESC.flags, new Uint8Array(2));
         }
-        await ring.push(chain.head, len);
+        if (batched) done.push({ id: chain.head, len, writable: chain.writableLen });
+        else await ring.push(chain.head, len);
       }
+      if (batched) await completeInOrder(ring as PackedRingDevice, done, this.defects.on('packed-in-order-out-of-order'));
       await ring.suppressNotifications(false);
       if (ring.usedIdx !== oldUsed && await ring.shouldNotify(oldUsed)) this.irq.queue(q);
     } catch (e) {
@@ -286,7 +306,25 @@ export class VirtioDevice {
   }
 }
 
+/**
+ * IN_ORDER completion on the packed ring: one used descriptor per run of buffers, the run
+ * ending at a buffer the device did not fill completely (a skipped buffer is taken as used
+ * in full, 2.8.8, so only the descriptor written for it can say less). The defect instead
+ * uses the buffers newest first, one descriptor each.
+ */
+async function completeInOrder(ring: PackedRingDevice, done: Array<{ id: number; len: number; writable: number }>, reversed: boolean): Promise<void> {
+  if (reversed) {
+    for (const d of [...done].reverse()) await ring.push(d.id, d.len);
+    return;
+  }
+  let run: Array<{ id: number; len: number }> = [];
+  for (const [i, d] of done.entries()) {
+    run.push({ id: d.id, len: d.len });
+    if (d.len !== d.writable || i === done.length - 1) { await ring.pushBatch(run); run = []; }
+  }
+}
+
 /** Identity of a request: its device-readable bytes and the room it offers. */
-async function requestKey(ring: SplitRingDevice, chain: Chain): Promise<string> {
+async function requestKey(ring: DeviceRing, chain: Chain): Promise<string> {
   return `${Buffer.from(await ring.readAll(chain)).toString('hex')}/${chain.writableLen}`;
 }

@@ -6,9 +6,12 @@ import { BlkModel, type BlkModelOptions } from './models/blk.ts';
 import { EntropyModel } from './models/entropy.ts';
 import { PciFunction } from './pci.ts';
 import type { GuestRam } from './ram.ts';
+import type { PackedDeviceHooks } from '../virtio/packed-ring-device.ts';
 
-export { DEFECTS, CLAUSE, Defects, findDefect, defectApplies, type DefectInfo } from './defects.ts';
-export { VirtioDevice, type DeviceModel } from './device.ts';
+export {
+  DEFECTS, CLAUSE, Defects, findDefect, defectApplies, type DefectInfo, type DefectDevice, type DefectRing, type DefectTransport,
+} from './defects.ts';
+export { VirtioDevice, type ChainContext, type DeviceModel } from './device.ts';
 export { PciFunction } from './pci.ts';
 export { MmioWindow } from './mmio.ts';
 export { GuestRam, DmaError } from './ram.ts';
@@ -23,6 +26,8 @@ export interface EmulatedDeviceOptions {
   /** MMIO only: where the register window sits. */
   mmioBase?: number;
   blk?: BlkModelOptions;
+  /** Observers of the packed ring's used-descriptor writes (tests, monitors). */
+  packedHooks?: PackedDeviceHooks;
 }
 
 export interface EmulatedDevice {
@@ -36,6 +41,7 @@ export function createDevice(o: EmulatedDeviceOptions): EmulatedDevice {
   const defects = new Defects(o.defect, o.device, o.transport);
   const model = o.device === 'blk' ? new BlkModel(o.blk ?? {}, defects) : new EntropyModel();
   const device = new VirtioDevice(model, o.ram, defects, o.transport);
+  device.packedHooks = o.packedHooks;
   if (o.transport === 'pci') return { device, model, pci: new PciFunction(device, { ram: o.ram }) };
   if (o.mmioBase === undefined) throw new Error('createDevice: mmioBase is required for the mmio transport');
   return { device, model, mmio: new MmioWindow(device, o.mmioBase) };

@@ -7,6 +7,7 @@ import { DEFECTS, createDevice, findDefect, GuestRam, type BlkModel } from '../.
 import type { DeviceLocation, Target } from '../types.ts';
 import { ReferenceBus } from './bus.ts';
 import { ReferenceMemory } from './memory.ts';
+import type { PackedDeviceHooks } from '../../virtio/packed-ring-device.ts';
 
 export interface ReferenceTargetOptions {
   device: 'entropy' | 'blk';
@@ -14,6 +15,8 @@ export interface ReferenceTargetOptions {
   defect?: string;
   timeoutScale?: number;
   blk?: { readOnly?: boolean; capacitySectors?: number; serial?: string };
+  /** Called at each step of writing a packed used descriptor (emulator/device.ts packedHooks). */
+  packedHooks?: PackedDeviceHooks;
 }
 
 export interface ReferenceTarget extends Target {
@@ -38,7 +41,7 @@ export async function createReferenceTarget(o: ReferenceTargetOptions): Promise<
     throw new UsageError(`unknown defect '${o.defect}' (valid: ${DEFECTS.map((d) => d.name).join(', ')})`);
   }
   const ram = new GuestRam(RAM_SIZE);
-  const emu = createDevice({ device: o.device, transport: o.transport, ram, defect: o.defect, mmioBase: MMIO_BASE, blk: o.blk });
+  const emu = createDevice({ device: o.device, transport: o.transport, ram, defect: o.defect, mmioBase: MMIO_BASE, blk: o.blk, packedHooks: o.packedHooks });
   let location: DeviceLocation;
   let bus: ReferenceBus;
   if (emu.pci) {

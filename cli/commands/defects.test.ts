@@ -7,8 +7,8 @@ const root = join(import.meta.dirname, '../..');
 const cli = (...args: string[]) => execFileSync(process.execPath, [join(root, 'cli/bin.mjs'), 'defects', ...args], { encoding: 'utf8' });
 
 describe('virtio-cts defects', () => {
-  it('--json lists every defect with clause, devices and transports', () => {
-    const out = JSON.parse(cli('--json')) as Array<{ name: string; clause: string; devices: string[]; transports: string[]; summary: string }>;
+  it('--json lists every defect with clause, devices, transports and rings', () => {
+    const out = JSON.parse(cli('--json')) as Array<{ name: string; clause: string; devices: string[]; transports: string[]; rings: string[]; summary: string }>;
     expect(out.map((d) => d.name)).toEqual(DEFECTS.map((d) => d.name));
     for (const d of out) {
       expect(d.clause).toMatch(/^dev\/[a-z]+(\/[a-z0-9-]+)*#[0-9a-f]{8}$/);
@@ -18,6 +18,9 @@ describe('virtio-cts defects', () => {
     }
     expect(out.find((d) => d.name === 'bad-magic')?.transports).toEqual(['mmio']);
     expect(out.find((d) => d.name === 'used-len-too-long')?.transports).toEqual(['pci', 'mmio']);
+    expect(out.find((d) => d.name === 'used-len-too-long')?.rings).toEqual(['split']);
+    expect(out.find((d) => d.name === 'packed-flags-before-body')?.rings).toEqual(['packed']);
+    expect(out.find((d) => d.name === 'entropy-no-bytes')?.rings).toEqual(['split', 'packed']);
   });
 
   it('prints a table with one entry per defect', () => {
