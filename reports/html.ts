@@ -7,6 +7,8 @@ import { SEVERITY, VERDICTS, type Verdict } from './verdict.ts';
 import type { Results, ResultsClause, ResultsScenario } from './results.ts';
 import type { SpecText } from './spec-text.ts';
 
+/** A shell word that pastes back as the same argument. */
+const shellQuote = (a: string): string => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
 const esc = (s: unknown): string => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const NOT_OK: readonly Verdict[] = ['FAIL', 'WEDGED', 'ERROR', 'WARN', 'INCONCLUSIVE'];
 
@@ -61,7 +63,18 @@ export function reportHtml(r: Results, spec?: SpecText): string {
     ['Started', r.run.startedAt],
     ['Duration', `${(r.run.durationMs / 1000).toFixed(2)} s${r.run.interrupted ? ' — INTERRUPTED: only the scenarios finished before the stop are reported' : ''}`],
     ...(r.run.tags ? [['Tags', r.run.tags] as [string, string]] : []),
+    ...(r.target.ring ? [['Ring', r.target.ring] as [string, string]] : []),
   ];
+  // The exact command line of every QEMU process, per device/transport run, folded.
+  const qemuBlock = r.target.combinations.filter((c) => c.commandLines?.length).map((c) => {
+    const pool = c.pool ? ` — ${c.pool.created} process${c.pool.created === 1 ? '' : 'es'} started, ${c.pool.reused} reuse${c.pool.reused === 1 ? '' : 's'} after a reset` : '';
+    return `<details class="cmdlines"><summary>${esc(c.device)}/${esc(c.transport)}${c.ring ? `/${esc(c.ring)}` : ''}: QEMU ${esc(c.targetVersion ?? '?')}${esc(pool)}</summary>${c.commandLines!.map((l) => `<pre class="cmdline">${esc(l.map(shellQuote).join(' '))}</pre>`).join('')}</details>`;
+  }).join('');
+  const exp = r.expectations;
+  const expBlock = exp ? `<section id="expectations"><h2>Expectations <span class="counts">${esc(exp.file)}</span></h2>
+    <p>${exp.differences.length ? `<b class="c-FAIL">${exp.differences.length} difference${exp.differences.length === 1 ? '' : 's'}</b>` : '<b class="c-PASS">no difference</b>'}; ${exp.matched} scenario verdicts as expected.</p>
+    ${exp.differences.length ? `<table class="diffs"><tr><th>Scenario</th><th>Expected</th><th>Got</th><th>Detail</th></tr>${exp.differences.map((d) => `<tr class="diff"><td>${esc(d.id)}</td><td>${esc(d.expected)}</td><td>${esc(d.actual)}</td><td>${esc(d.detail)}</td></tr>`).join('')}</table>` : ''}
+  </section>` : '';
 
   const cards = VERDICTS.map((v) => `
     <label class="card v-${v}" data-filter="${v}">
@@ -146,12 +159,14 @@ export function reportHtml(r: Results, spec?: SpecText): string {
 <main>
 <section id="summary"><h2>Summary</h2>
   <table class="meta">${metaRows.map(([k, v]) => `<tr><th>${esc(k)}</th><td>${esc(v).split('\n').join('<br>')}</td></tr>`).join('')}</table>
+  ${qemuBlock ? `<div class="qemu"><b>QEMU command lines</b>${qemuBlock}</div>` : ''}
   <p class="hint">Untick a verdict to hide it everywhere on the page.</p>
   <div class="cards">${cards}</div>
   <p class="filterbar"><input type="search" id="q" placeholder="filter by text (clause ID, scenario, message)"> <span id="shown"></span></p>
   <h3>Clauses per area</h3>
   <table class="areas"><thead><tr><th>Area</th><th>Clauses</th>${VERDICTS.map((v) => `<th>${v === 'NOT_APPLICABLE' ? 'N/A' : v}</th>`).join('')}<th>Scenarios</th></tr></thead><tbody>${areaRows}</tbody></table>
 </section>
+${expBlock}
 <section id="failures"><h2>Failures, warnings and problems <span class="counts">${problems.length} scenario runs</span></h2>
 ${problemCards || '<p class="allgood">Every scenario passed or was not applicable.</p>'}
 </section>
@@ -189,6 +204,7 @@ ${VERDICTS.map((v) => `.v-${v}.badge,.chip.v-${v}{background:var(--${v})}.card.v
 .none{color:#c0c4c8}.matrix td.cell{min-width:140px;max-width:240px}.cid{min-width:300px}.cid code{white-space:nowrap}.scroll{overflow-x:auto}.runs a.combo{display:inline-block;border:1px solid var(--line);border-radius:4px;padding:0 5px;margin-left:2px;text-decoration:none}.area h3 .counts,.counts{font-weight:400;color:var(--mut);font-size:13px}
 blockquote.spec{margin:6px 0;padding:4px 10px;border-left:3px solid #8c959f;background:#f6f8fa;font-size:13px}
 pre.notice{white-space:pre-wrap;font-size:11px;background:#f6f8fa;padding:8px;border:1px solid var(--line)}.msg{max-width:520px}
+pre.cmdline{white-space:pre-wrap;word-break:break-all;font-size:11px;background:#f6f8fa;padding:6px;border:1px solid var(--line)}.qemu{margin:8px 0}.diffs td{font-size:12px}
 .scenarios td.where{font-size:12px;color:var(--mut);white-space:nowrap}.allgood{color:var(--PASS);font-weight:600}
 .evidence pre{margin:2px 0 6px;font-size:11px;white-space:pre-wrap;background:#f6f8fa;padding:4px}.evidence summary{color:var(--mut);font-size:12px;cursor:pointer}.hidden{display:none!important}footer{padding:12px 24px;color:var(--mut);font-size:12px;border-top:1px solid var(--line)}
 `;
