@@ -34,14 +34,17 @@ export class QtestBus implements Bus {
     // Both lines are written in this tick, so no other access can come between them.
     const sel = this.qt.request(`outl ${hex(PCI_CONFIG_ADDRESS)} ${hex(configAddress(dev, offset))}`);
     const data = this.qt.request(`${IN[width]} ${hex(PCI_CONFIG_DATA + (offset & 3))}`);
-    return sel.then(() => data).then(parseNum);
+    // Promise.all, not sel.then(() => data): when the connection is lost both reject, and
+    // a rejection nobody awaits would surface later as an unhandled one (in Cucumber: a
+    // failure of whichever scenario runs next).
+    return Promise.all([sel, data]).then(([, d]) => parseNum(d));
   }
 
   pciConfigWrite(dev: PciAddress, offset: number, width: Width, value: number): Promise<void> {
     checkConfig(offset, width);
     const sel = this.qt.request(`outl ${hex(PCI_CONFIG_ADDRESS)} ${hex(configAddress(dev, offset))}`);
     const data = this.qt.request(`${OUT[width]} ${hex(PCI_CONFIG_DATA + (offset & 3))} ${hexValue(value, width)}`);
-    return sel.then(() => data).then(() => undefined);
+    return Promise.all([sel, data]).then(() => undefined);
   }
 
   async read(addr: number, width: Width): Promise<number> {
