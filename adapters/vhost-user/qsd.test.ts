@@ -12,6 +12,7 @@ import { VIRTIO_BLK_S_OK } from '../../virtio/blk.ts';
 import { VIRTIO_F, hasBit } from '../../virtio/features.ts';
 import { ACKNOWLEDGE, DRIVER, DRIVER_OK, FEATURES_OK } from '../../virtio/status.ts';
 import { PROTOCOL_F } from './protocol.ts';
+import { blkStress } from './stress.ts';
 import { asTarget, createVhostUserTarget, liveBackendCount, type VhostUserTarget } from './index.ts';
 
 const haveQsd = spawnSync('qemu-storage-daemon', ['--version']).status === 0;
@@ -110,5 +111,21 @@ describe.skipIf(!nativeAvailable() || !haveQsd)('vhost-user adapter against qemu
     expect(w.status).toBe(VIRTIO_BLK_S_OK);
     const r = await blkRead(vq, 10n, 16);
     expect(r.data).toEqual(data);
+  }, T);
+
+  it('seeded stress with random descriptor layouts: every status OK, reads match the model, same seed → same layouts', async () => {
+    const tg = await open({ blk: { capacitySectors: 32 * 64 } });
+    const drv = new Driver(asTarget(tg), tg.transport);
+    const vq = (await drv.ready({ queueSize: 256 })).queues[0];
+    const model = new Map<number, number>();
+    const wait = () => tg.transport.waitNotification(0, 2).then(() => undefined);
+    const a = await blkStress(drv, vq, { seed: 7, requests: 1500, model, waitCompletion: wait });
+    const b = await blkStress(drv, vq, { seed: 7, requests: 1500, model, waitCompletion: wait });
+    const c = await blkStress(drv, vq, { seed: 8, requests: 1500, model, waitCompletion: wait });
+    expect(b.layoutDigest).toBe(a.layoutDigest);
+    expect(b.counts).toEqual(a.counts);
+    expect(c.layoutDigest).not.toBe(a.layoutDigest);
+    for (const k of ['in', 'out', 'getId', 'flush', 'indirect', 'splitHeader', 'statusInData'] as const) expect(a.counts[k], k).toBeGreaterThan(0);
+    expect(model.size).toBeGreaterThan(100);
   }, T);
 });

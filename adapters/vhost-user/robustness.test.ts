@@ -46,7 +46,7 @@ class FakeBackend {
     if (!h) return;
     if (h.data.length === 0) { this.stop(); return; }
     const hdr = decodeHeader(h.data);
-    let payload = new Uint8Array();
+    let payload: Uint8Array = new Uint8Array();
     if (hdr.size) {
       const p = recvmsg(this.cfd, hdr.size, 0); // one sendmsg per message: the payload is there
       payload = p?.data ?? new Uint8Array();

@@ -4,7 +4,7 @@
 // notify ↔ the kick eventfd, used-buffer notifications ↔ the call eventfd's counter,
 // config ↔ GET/SET_CONFIG. What has no equivalent throws VhostUserNotApplicable.
 import type { QueueSetup, Transport } from '../../driver/transport.ts';
-import { eventfdRead, eventfdWrite } from '../../native/index.ts';
+import { eventfdRead, eventfdWrite, watch } from '../../native/index.ts';
 import { DEVICE_ID } from '../../virtio/ids.ts';
 import { FEATURES_OK } from '../../virtio/status.ts';
 import { VhostUserFrontend, VhostUserNotApplicable } from './frontend.ts';
@@ -95,6 +95,26 @@ export class VhostUserTransport implements Transport {
   /** The call eventfd's counter: the back-end's signals since the last call (coalesced by the kernel only in value, not lost). */
   async takeNotifications(q: number): Promise<number> {
     return Number(eventfdRead(this.fe.callFd(q)) ?? 0n);
+  }
+
+  /**
+   * Wait until the back-end signals queue `q`'s call eventfd (or `timeoutMs` passes) and
+   * return the signals read (0 on timeout). Consumes them, like takeNotifications().
+   */
+  waitNotification(q: number, timeoutMs: number): Promise<number> {
+    const fd = this.fe.callFd(q);
+    const now = Number(eventfdRead(fd) ?? 0n);
+    if (now) return Promise.resolve(now);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => { w.stop(); resolve(0); }, timeoutMs);
+      const w = watch(fd, 'readable', () => {
+        const n = Number(eventfdRead(fd) ?? 0n);
+        if (!n) return;
+        clearTimeout(timer);
+        w.stop();
+        resolve(n);
+      });
+    });
   }
 
   async takeConfigNotifications(): Promise<number> {
