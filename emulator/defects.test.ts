@@ -17,8 +17,7 @@ import { loadIndex } from '../spec-refs/load.ts';
 import {
   PackedUsedError, RING_EVENT_FLAGS_DESC, blkGetId, entropyRequest, openDriver, type Driver, type PackedRingDriver,
 } from '../driver/index.ts';
-import { VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE, isUsed, type RingPos } from '../virtio/packed-ring.ts';
-import type { PackedDeviceHooks } from '../virtio/packed-ring-device.ts';
+import { VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE, isUsed, type RingPos } from '../virtio/packed-ring.ts';
 import { CLAUSE, DEFECTS, Defects, defectApplies, findDefect, type DefectDevice, type DefectTransport } from './defects.ts';
 
 const V1 = bit(VIRTIO_F.VERSION_1);
@@ -45,8 +44,8 @@ async function up(c: Ctx, features = V1): Promise<{ t: ReferenceTarget; d: MiniD
 
 interface PackedUp { t: ReferenceTarget; drv: Driver; vq: PackedRingDriver }
 
-async function upPacked(c: Ctx, features = V1, o: { queueSize?: number; inOrder?: boolean; hooks?: PackedDeviceHooks } = {}): Promise<PackedUp> {
-  const t = await createReferenceTarget({ device: c.device, transport: c.transport, defect: c.defect, timeoutScale: 0.05, packedHooks: o.hooks });
+async function upPacked(c: Ctx, features = V1, o: { queueSize?: number; inOrder?: boolean } = {}): Promise<PackedUp> {
+  const t = await createReferenceTarget({ device: c.device, transport: c.transport, defect: c.defect, timeoutScale: 0.05 });
   const drv = await openDriver(t, { ring: 'packed' });
   await drv.ready({ features, queueSize: o.queueSize });
   const vq = drv.packedQueue(0);
@@ -451,23 +450,19 @@ const PROBES: Record<string, Probe> = {
     good: true, bad: false,
   },
   'packed-flags-before-body': {
-    // At each step of writing the used descriptor, could a driver see USED (for the lap)
-    // while len is not yet the final one? (entropy: 2000-byte buffer, 1024 written; blk:
-    // the header descriptor's 16 becomes 21.)
+    // Watching the used-descriptor writes (ReferenceTarget.observeUsedWrites), reading the
+    // ring through the driver at each step: could a driver see USED (for the lap) while
+    // len is not yet the final one? (entropy: 2000-byte buffer, 1024 written; blk: the
+    // header descriptor's 16 becomes 21.)
     probe: async (c) => {
+      const u = await upPacked(c);
       const seen: Array<{ used: boolean; len: number }> = [];
-      let mem: ReferenceTarget['mem'] | undefined;
-      let desc = 0;
-      const hooks: PackedDeviceHooks = {
-        onUsedWrite: async (_step, pos: RingPos) => {
-          const b = await mem!.read(desc + 16 * pos.off, 16);
-          const v = new DataView(b.buffer, b.byteOffset, 16);
-          seen.push({ used: isUsed(v.getUint16(14, true), pos.wrap), len: v.getUint32(8, true) });
-        },
-      };
-      const u = await upPacked(c, V1, { hooks });
-      mem = u.t.mem; desc = u.vq.desc;
+      u.t.observeUsedWrites(async (_step, pos: RingPos) => {
+        const d = await u.vq.readDesc(pos.off);
+        seen.push({ used: isUsed(d.flags, pos.wrap), len: d.len });
+      });
       expect(await packedRequest(c, u, { len: 2000 })).toBe('ok');
+      expect(seen).toHaveLength(2);
       const final = seen[seen.length - 1]!.len;
       return seen.some((x) => x.used && x.len !== final);
     },

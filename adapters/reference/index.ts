@@ -22,7 +22,16 @@ export interface ReferenceTargetOptions {
 export interface ReferenceTarget extends Target {
   /** blk only: grow the disk by 8 sectors and signal a configuration change. */
   changeConfig?(): Promise<void>;
+  /**
+   * Watch the packed ring's used-descriptor writes as they happen: `fn` runs after each of
+   * the two writes of a used descriptor (body = id/len, flags), while the device waits, so
+   * a scenario can read the ring as a driver polling at that instant would (undefined
+   * stops watching). Only an in-process device can offer this; other targets lack it.
+   */
+  observeUsedWrites(fn: UsedWriteObserver | undefined): void;
 }
+
+export type UsedWriteObserver = NonNullable<PackedDeviceHooks['onUsedWrite']>;
 
 /** Guest RAM size; allocations start at 1 MiB as on q35/microvm. */
 export const RAM_SIZE = 32 * 1024 * 1024;
@@ -41,7 +50,14 @@ export async function createReferenceTarget(o: ReferenceTargetOptions): Promise<
     throw new UsageError(`unknown defect '${o.defect}' (valid: ${DEFECTS.map((d) => d.name).join(', ')})`);
   }
   const ram = new GuestRam(RAM_SIZE);
-  const emu = createDevice({ device: o.device, transport: o.transport, ram, defect: o.defect, mmioBase: MMIO_BASE, blk: o.blk, packedHooks: o.packedHooks });
+  let observer: UsedWriteObserver | undefined;
+  const packedHooks: PackedDeviceHooks = {
+    onUsedWrite: async (step, pos, id) => {
+      await o.packedHooks?.onUsedWrite?.(step, pos, id);
+      await observer?.(step, pos, id);
+    },
+  };
+  const emu = createDevice({ device: o.device, transport: o.transport, ram, defect: o.defect, mmioBase: MMIO_BASE, blk: o.blk, packedHooks });
   let location: DeviceLocation;
   let bus: ReferenceBus;
   if (emu.pci) {
@@ -60,6 +76,7 @@ export async function createReferenceTarget(o: ReferenceTargetOptions): Promise<
     location,
     timeoutScale: o.timeoutScale ?? 1,
     close: async () => {},
+    observeUsedWrites: (fn) => { observer = fn; },
   };
   if (o.device === 'blk') {
     const blk = emu.model as BlkModel;
