@@ -2,7 +2,7 @@
 // a failing scenario, 2 for bad input) and the four report files, valid.
 import { describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -212,6 +212,90 @@ describe.skipIf(!HAVE_REFERENCE)('virtio-cts run on the reference target (the su
       expect(res.clauses.find((c) => c.id === 'dev/core/virtqueues/the-virtqueue-used-ring#d50e44f4')?.verdict).toBe('FAIL');
       expect(r.stdout).toMatch(/FAIL .*used-ring#d50e44f4 \(§2\.7\.8\.2 ¶2, MUST\)/s);
     } finally { r.cleanup(); }
+  });
+});
+
+describe('virtio-cts run --ring', () => {
+  const names = (ring: string): { code: number | null; ids: string[] } => {
+    const r = run(['--features', `${FIX}/rings/features`, '--steps', `${FIX}/rings/steps/*.steps.ts`, '--device', 'entropy', '--transport', 'pci', '--ring', ring, '--quiet']);
+    try {
+      if (r.code !== 0) return { code: r.code, ids: [] };
+      return { code: r.code, ids: checkReports(r.out).scenarios.map((s) => s.id) };
+    } finally { r.cleanup(); }
+  };
+  it('runs untagged and @ring:split scenarios on split, @ring:packed on packed, @ring:any on both; the driver gets the run\'s ring', () => {
+    expect(names('split')).toEqual({ code: 0, ids: ['untagged [entropy/pci]', 'split only [entropy/pci]', 'either ring [entropy/pci]'] });
+    expect(names('packed')).toEqual({ code: 0, ids: ['packed only [entropy/pci/packed]', 'either ring [entropy/pci/packed]'] });
+    expect(names('all').ids).toHaveLength(5);
+  });
+  it('refuses an unknown ring, and QEMU options on another target (exit 2)', () => {
+    for (const args of [['--ring', 'circular'], ['--qemu-device-prop', 'event_idx=off'], ['--target', 'qemu', '--qemu-device-prop', 'a=1,b=2']]) {
+      const r = run(args);
+      try {
+        expect(r.code, args.join(' ')).toBe(2);
+        expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      } finally { r.cleanup(); }
+    }
+  });
+});
+
+describe('virtio-cts run --expectations', () => {
+  const ARGS = ['--features', `${FIX}/features`, '--steps', `${FIX}/steps/*.steps.ts`, '--device', 'entropy', '--transport', 'pci', '--quiet'];
+  const withFile = (text: string, f: (path: string) => void): void => {
+    const dir = mkdtempSync(join(tmpdir(), 'cts-exp-'));
+    try { writeFileSync(join(dir, 'e.yaml'), text); f(join(dir, 'e.yaml')); } finally { rmSync(dir, { recursive: true, force: true }); }
+  };
+  // What the fixture scenarios give on entropy/pci (see the first test of this file).
+  const NOT_PASS: Record<string, [string, string?]> = {
+    'a MUST clause is broken': ['FAIL', 'dev/core/device-reset#3c77b259'],
+    'a SHOULD clause is broken': ['WARN', 'dev/core/feature-bits#82457834'],
+    'a mixed clause broken at SHOULD level': ['WARN', 'dev/core/feature-bits#8e5e2226'],
+    'the harness throws': ['ERROR'], 'the target wedges': ['WEDGED'], 'a step times out': ['WEDGED'],
+    'not applicable': ['NOT_APPLICABLE'], 'a step is undefined': ['ERROR'],
+  };
+  const yaml = (entries: Record<string, [string, string?]>): string => 'format: virtio-cts-expectations\nformatVersion: 1\ntarget: { adapter: reference }\nscenarios:\n'
+    + Object.entries(entries).map(([n, [v, c]]) => `  "${n} [entropy/pci]": { verdict: ${v}, evidence: { observed: "seen", ${c ? `clause: "${c}"` : ''} } }\n`).join('');
+
+  it('exits 0 when every verdict is the expected one, even with FAILs; results.json records it', () => {
+    withFile(yaml(NOT_PASS), (path) => {
+      const r = run([...ARGS, '--expectations', path]);
+      try {
+        expect(r.code, r.stdout + r.stderr).toBe(0);
+        const res = checkReports(r.out);
+        expect(res.expectations).toEqual({ file: path, matched: res.scenarios.length, differences: [] });
+        expect(r.stdout).toMatch(/all \d+ scenario verdicts as expected/);
+        expect(readFileSync(join(r.out, 'report.html'), 'utf8')).toContain('id="expectations"');
+      } finally { r.cleanup(); }
+    });
+  });
+
+  it('exits 1 and prints each difference when a verdict differs', () => {
+    const { 'a MUST clause is broken': _fail, ...rest } = NOT_PASS;
+    withFile(yaml({ ...rest, 'a MUST clause holds': ['FAIL', 'dev/core/device-reset#3c77b259'] }), (path) => {
+      const r = run([...ARGS, '--expectations', path]);
+      try {
+        expect(r.code).toBe(1);
+        expect(r.stdout).toMatch(/2 differences/);
+        expect(r.stdout).toMatch(/expected PASS, got FAIL: a MUST clause is broken \[entropy\/pci\]/);
+        expect(r.stdout).toMatch(/expected FAIL, got PASS: a MUST clause holds \[entropy\/pci\]/);
+        const res = checkReports(r.out);
+        expect(res.expectations?.differences).toHaveLength(2);
+        expect(readFileSync(join(r.out, 'report.html'), 'utf8').match(/<tr class="diff"/g)).toHaveLength(2);
+      } finally { r.cleanup(); }
+    });
+  });
+
+  it('exits 2 for a missing or malformed file', () => {
+    withFile('format: virtio-cts-expectations\nformatVersion: 1\ntarget: { adapter: reference }\nscenarios:\n  "x [entropy/pci]": { verdict: FAIL, evidence: { observed: y } }\n', (path) => {
+      for (const f of [path, `${path}.missing`]) {
+        const r = run([...ARGS, '--expectations', f]);
+        try {
+          expect(r.code).toBe(2);
+          expect(r.stderr.trim().split('\n')).toHaveLength(1);
+          expect(r.stderr).toMatch(f === path ? /required property 'clause'/ : /cannot read expectations file/);
+        } finally { r.cleanup(); }
+      }
+    });
   });
 });
 

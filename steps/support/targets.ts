@@ -59,9 +59,12 @@ export const createTarget: TargetFactory = async (p, o) => {
   if (p.target === 'qemu') {
     if (p.defect) throw new Error('defects exist only in the reference emulator');
     const mod = (await import(QEMU)) as typeof import('../../adapters/qemu/index.ts');
+    // QEMU offers VIRTIO_F_RING_PACKED only with packed=on; a --qemu-device-prop packed=off
+    // given by the user comes later on the -device option and wins.
+    const props = [...(p.ring === 'packed' ? ['packed=on'] : []), ...(p.qemu?.extraDeviceProps ?? [])];
     return mod.createQemuTarget({
       device: p.device, transport: p.transport, timeoutScale: p.timeoutScale, blk: o.blk,
-      qemuBinary: p.qemu?.binary, extraDeviceProps: p.qemu?.extraDeviceProps, extraArgs: p.qemu?.extraArgs,
+      qemuBinary: p.qemu?.binary, extraArgs: p.qemu?.extraArgs, ...(props.length ? { extraDeviceProps: props } : {}),
     });
   }
   throw new Error(`unknown target '${String(p.target)}'`);

@@ -60,9 +60,8 @@ export class CtsWorld extends World<RunParams> {
   driver(): Promise<Driver> {
     this.driverP ??= (async () => {
       const t = await this.target();
-      // `ring` selects split or packed virtqueues in the driver (an option the driver
-      // may not know yet; extra options are ignored).
-      return openDriver(t, { ring: this.parameters.ring ?? 'split' } as Parameters<typeof openDriver>[1]);
+      // --ring: split or packed virtqueues (packed negotiates VIRTIO_F_RING_PACKED).
+      return openDriver(t, { ring: this.parameters.ring ?? 'split' });
     })();
     return this.driverP;
   }

@@ -54,7 +54,7 @@ export class Progress {
     const v = this.c(COLOUR[r.verdict], `${MARK[r.verdict].padStart(2)} ${r.verdict.padEnd(14)}`);
     const where = this.c('90', `${r.uri}:${r.line}`);
     const time = this.c('90', `(${r.durationMs < 10 ? r.durationMs.toFixed(1) : Math.round(r.durationMs)} ms)`);
-    let line = `${v} ${r.device}/${r.transport} › ${r.name} ${where} ${time}\n`;
+    let line = `${v} ${r.device}/${r.transport}${r.ring && r.ring !== 'split' ? `/${r.ring}` : ''} › ${r.name} ${where} ${time}\n`;
     if (r.verdict !== 'PASS' && r.message) line += `${' '.repeat(18)}${this.c(COLOUR[r.verdict], r.message)}\n`;
     if (r.verdict !== 'PASS' && r.verdict !== 'NOT_APPLICABLE' && r.step) line += `${' '.repeat(18)}${this.c('90', `at step: ${r.step}`)}\n`;
     this.o.write(line);
