@@ -6,6 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { Driver } from '../../driver/driver.ts';
+import { addBuffers, type RingLayout } from '../../driver/ring.ts';
 import { nativeAvailable } from '../../native/index.ts';
 import { leakedFds, openFds, timeoutScale } from '../../native/testing.ts';
 import { VIRTIO_F, hasBit } from '../../virtio/features.ts';
@@ -18,7 +19,7 @@ const haveTestpmd = spawnSync('sh', ['-c', 'command -v dpdk-testpmd'], { encodin
 const NET_HDR = 12;
 
 describe.skipIf(!nativeAvailable() || !haveTestpmd || process.env.DPDK_TESTS === '0')('vhost-user adapter against dpdk-testpmd net_vhost', () => {
-  it('handshake (STATUS negotiated), driver init, a frame sent on transmitq comes back on receiveq', async () => {
+  for (const layout of ['split', 'packed'] as RingLayout[]) it(`handshake (STATUS negotiated), driver init, a frame sent on transmitq comes back on receiveq (${layout} ring)`, async () => {
     const before = openFds();
     const t = await createVhostUserTarget({ spawn: 'dpdk-testpmd', device: 'net', timeoutScale });
     try {
@@ -27,19 +28,20 @@ describe.skipIf(!nativeAvailable() || !haveTestpmd || process.env.DPDK_TESTS ===
       for (const f of ['REPLY_ACK', 'STATUS', 'MQ'] as const) expect(t.frontend.has(f), f).toBe(true);
       expect(t.handshake.protocolOffered & (1n << BigInt(PROTOCOL_F.CONFIG))).toBe(0n);
 
-      const drv = new Driver(asTarget(t), t.transport);
+      const drv = new Driver(asTarget(t), t.transport, undefined, undefined, layout);
       const r = await drv.ready({ queues: 2, queueSize: 256 });
       expect(hasBit(r.accepted, VIRTIO_F.VERSION_1)).toBe(true);
+      expect(hasBit(r.accepted, VIRTIO_F.RING_PACKED)).toBe(layout === 'packed');
       // with STATUS the status is the back-end's own (GET_STATUS), FEATURES_OK included
       expect(r.featuresOk).toBe(true);
       expect(r.status).toBe(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
-      const [rx, tx] = r.queues;
+      const [rx, tx] = r.rings;
 
       const rxBufs: number[] = [];
       for (let i = 0; i < 8; i++) {
         const a = await t.mem.alloc(2048);
         rxBufs.push(a);
-        await rx.add([{ addr: a, len: 2048, write: true }]);
+        await addBuffers(rx, [{ addr: a, len: 2048, write: true }]);
       }
       await rx.kick({ force: true });
 
@@ -49,15 +51,23 @@ describe.skipIf(!nativeAvailable() || !haveTestpmd || process.env.DPDK_TESTS ===
       const txHdr = await t.mem.alloc(NET_HDR);
       const txData = await t.mem.alloc(frame.length);
       await t.mem.write(txData, frame);
-      await tx.add([{ addr: txHdr, len: NET_HDR, write: false }, { addr: txData, len: frame.length, write: false }]);
+      await addBuffers(tx, [{ addr: txHdr, len: NET_HDR, write: false }, { addr: txData, len: frame.length, write: false }]);
       await tx.kick({ force: true });
 
       const used = await rx.waitUsed(10_000);
       expect(used.len).toBe(NET_HDR + frame.length);
-      expect(rxBufs).toContain(used.chain.buffers[0].addr);
-      const got = await t.mem.read(used.chain.buffers[0].addr, NET_HDR + frame.length);
+      const at = used.chain.buffers[0].addr;
+      expect(rxBufs).toContain(at);
+      const got = await t.mem.read(at, NET_HDR + frame.length);
       expect(got.subarray(NET_HDR)).toEqual(frame);
-      expect((await tx.waitUsed(5_000)).len).toBe(0);
+      if (layout === 'split') expect((await tx.waitUsed(5_000)).len).toBe(0);
+      else {
+        // Observed on DPDK 22.11: the packed used descriptor of a transmitted buffer keeps the
+        // driver's len (12, the header descriptor) with WRITE clear — a length the ring layout
+        // reserves for WRITE descriptors. Recorded here, judged by the scenarios.
+        const u = await tx.waitUsed(5_000, { validate: false });
+        expect('write' in u && u.write).toBe(false);
+      }
       expect(await t.transport.takeNotifications(0)).toBeGreaterThan(0);
 
       await drv.reset(); // STATUS 0 + rings stopped with GET_VRING_BASE

@@ -30,6 +30,14 @@ export class VhostUserNotApplicable extends Error {
 
 export interface RingAddrs { size: number; desc: number; avail: number; used: number }
 
+/** VIRTIO_F_RING_PACKED */
+const F_RING_PACKED = 1n << 34n;
+/**
+ * SET_VRING_BASE of a fresh packed ring: last_avail_idx 0 with its wrap counter 1 (bit 15)
+ * and last_used_idx 0 with its wrap counter 1 (bit 31), as QEMU encodes it.
+ */
+const PACKED_FRESH_BASE = 0x80008000;
+
 interface Ring {
   kick: number;
   call: number;
@@ -112,12 +120,14 @@ export class VhostUserFrontend {
       this.rings.set(q, ring);
     }
     if (ring.started) await this.stopRing(q);
+    const packed = ((this.lastSetFeatures?.value ?? 0n) & F_RING_PACKED) !== 0n;
     await this.step(REQ.SET_VRING_NUM, vringState(q, a.size));
-    await this.step(REQ.SET_VRING_BASE, vringState(q, 0));
+    await this.step(REQ.SET_VRING_BASE, vringState(q, packed ? PACKED_FRESH_BASE : 0));
+    // packed: desc = descriptor ring, avail/used = driver/device event suppression (4 bytes each)
     await this.step(REQ.SET_VRING_ADDR, vringAddr(q, {
       desc: this.mem.userAddr(a.desc, 16 * a.size),
-      avail: this.mem.userAddr(a.avail, 6 + 2 * a.size),
-      used: this.mem.userAddr(a.used, 6 + 8 * a.size),
+      avail: this.mem.userAddr(a.avail, packed ? 4 : 6 + 2 * a.size),
+      used: this.mem.userAddr(a.used, packed ? 4 : 6 + 8 * a.size),
     }));
     await this.step(REQ.SET_VRING_CALL, vringFd(q), [ring.call]);
     // libvhost-user signals a new call fd once at once ("in case of I/O hang after
