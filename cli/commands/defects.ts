@@ -21,7 +21,7 @@ export function register(program: Command): void {
       const w = Math.max(...list.map((d) => d.name.length));
       for (const d of list) {
         process.stdout.write(`${d.name.padEnd(w)}  ${d.clause}\n`);
-        process.stdout.write(`${''.padEnd(w)}  ${d.devices.join(',')} on ${d.transports!.join(',')}, ${d.rings!.join(',')} ring: ${d.summary}\n`);
+        process.stdout.write(`${''.padEnd(w)}  ${d.devices.join(',')} on ${d.transports!.join(',')} (${d.rings!.join(',')} ring): ${d.summary}\n`);
       }
       process.stdout.write(`${list.length} defects\n`);
     });
