@@ -41,6 +41,8 @@ export const FLAG = { VERSION: 0x1, VERSION_MASK: 0x3, REPLY: 0x4, NEED_REPLY: 0
 
 /** Virtio feature bit 30 in GET/SET_FEATURES: the back-end speaks protocol features. */
 export const VHOST_USER_F_PROTOCOL_FEATURES = 30n;
+/** Feature bit 26 in GET/SET_FEATURES: vhost dirty-page logging (migration), not a device feature. */
+export const VHOST_F_LOG_ALL = 26n;
 
 /** Protocol feature bits (GET/SET_PROTOCOL_FEATURES). */
 export const PROTOCOL_F = {

@@ -6,9 +6,9 @@
 import type { QueueSetup, Transport } from '../../driver/transport.ts';
 import { eventfdRead, eventfdWrite, watch } from '../../native/index.ts';
 import { DEVICE_ID } from '../../virtio/ids.ts';
-import { FEATURES_OK } from '../../virtio/status.ts';
+import { DRIVER_OK, FEATURES_OK } from '../../virtio/status.ts';
 import { VhostUserFrontend, VhostUserNotApplicable } from './frontend.ts';
-import { VHOST_USER_F_PROTOCOL_FEATURES } from './protocol.ts';
+import { VHOST_F_LOG_ALL, VHOST_USER_F_PROTOCOL_FEATURES } from './protocol.ts';
 
 export type VhostUserDevice = 'blk' | 'net' | 'entropy';
 
@@ -20,6 +20,8 @@ export interface VhostUserTransportOptions {
 
 export const DEFAULT_QUEUE_SIZE = 256;
 const F_PROTOCOL = 1n << VHOST_USER_F_PROTOCOL_FEATURES;
+/** Bits GET/SET_FEATURES carry for vhost-user itself, not for the virtio device: never shown to or taken from the driver. */
+export const VHOST_TRANSPORT_BITS = F_PROTOCOL | (1n << VHOST_F_LOG_ALL);
 
 export class VhostUserTransport implements Transport {
   readonly kind = 'vhost-user' as const;
@@ -30,9 +32,9 @@ export class VhostUserTransport implements Transport {
   /** From the --device option: the protocol has no device-type query. */
   async deviceId(): Promise<number> { return DEVICE_ID[this.o.device]; }
 
-  async readDeviceFeatures(): Promise<bigint> { return (await this.fe.getFeatures()) & ~F_PROTOCOL; }
+  async readDeviceFeatures(): Promise<bigint> { return (await this.fe.getFeatures()) & ~VHOST_TRANSPORT_BITS; }
 
-  async writeDriverFeatures(features: bigint): Promise<void> { await this.fe.setFeatures(features & ~F_PROTOCOL); }
+  async writeDriverFeatures(features: bigint): Promise<void> { await this.fe.setFeatures(features & ~VHOST_TRANSPORT_BITS); }
 
   /**
    * With STATUS: GET_STATUS. Without it the status is the suite's own copy, where
@@ -88,7 +90,15 @@ export class VhostUserTransport implements Transport {
 
   async queueEnabled(q: number): Promise<boolean> { return this.fe.ringEnabled(q); }
 
+  /**
+   * Without STATUS the back-end is never told about DRIVER_OK: a ring runs from
+   * SET_VRING_KICK on. A notification before DRIVER_OK would then test the protocol, not
+   * the device, so it is NOT_APPLICABLE (not a made-up pass or a FAIL the device did not earn).
+   */
   async notify(q: number): Promise<void> {
+    if (!(this.localStatus & DRIVER_OK) && !this.fe.has('STATUS')) {
+      throw new VhostUserNotApplicable('vhost-user without the STATUS protocol feature: the back-end is never told about DRIVER_OK (a ring runs from SET_VRING_KICK on), so what it does before DRIVER_OK cannot be observed');
+    }
     if (!eventfdWrite(this.fe.kickFd(q), 1n)) throw new Error(`vhost-user: kick eventfd of queue ${q} is full`);
   }
 
