@@ -17,6 +17,8 @@ export const VIRTIO_F_LEGACY = { NOTIFY_ON_EMPTY: 24, ANY_LAYOUT: 27, UNUSED: 30
 
 export { VIRTIO_BLK_F } from './blk.ts';
 import { VIRTIO_BLK_F } from './blk.ts';
+export { VIRTIO_CONSOLE_F } from './console.ts';
+import { VIRTIO_CONSOLE_F } from './console.ts';
 
 export type Transport = 'pci' | 'mmio' | 'ccw';
 
@@ -94,7 +96,14 @@ export const BLK_FEATURES: readonly FeatureInfo[] = [
 /** Entropy device (5.4.3): no device-type bits. */
 export const ENTROPY_FEATURES: readonly FeatureInfo[] = [];
 
-const BY_DEVICE: Partial<Record<DeviceType, readonly FeatureInfo[]>> = { blk: BLK_FEATURES, entropy: ENTROPY_FEATURES };
+/** Console device bits (5.3.3): no dependencies between them. */
+export const CONSOLE_FEATURES: readonly FeatureInfo[] = [
+  { name: 'VIRTIO_CONSOLE_F_SIZE', bit: VIRTIO_CONSOLE_F.SIZE },
+  { name: 'VIRTIO_CONSOLE_F_MULTIPORT', bit: VIRTIO_CONSOLE_F.MULTIPORT },
+  { name: 'VIRTIO_CONSOLE_F_EMERG_WRITE', bit: VIRTIO_CONSOLE_F.EMERG_WRITE },
+].map((f) => ({ ref: 'Device Types / Console Device / Feature bits', ...f, device: 'console' as const }));
+
+const BY_DEVICE: Partial<Record<DeviceType, readonly FeatureInfo[]>> = { blk: BLK_FEATURES, entropy: ENTROPY_FEATURES, console: CONSOLE_FEATURES };
 
 /** The bits defined for `device` (device-type bits, then reserved bits). */
 export function featureTable(device: DeviceType): FeatureInfo[] {
