@@ -54,6 +54,8 @@ export interface VhostUserTarget extends Omit<Target, 'location'> {
   /** The spawned back-end's command line (undefined with `socket`). */
   readonly commandLine?: string[];
   readonly backend?: BackendProcess;
+  /** What the spawned back-end printed on stderr since the target started (e.g. libvhost-user's vu_panic). */
+  diagnostics(): string;
 }
 
 export const SECTOR_SIZE = 512;
@@ -146,6 +148,7 @@ export async function createVhostUserTarget(o: VhostUserTargetOptions): Promise<
       description: `vhost-user ${o.device} (${name})`,
       bus: noBus(scale), mem, location: { transport: 'vhost-user' }, timeoutScale: scale,
       transport, frontend: fe, handshake, commandLine: backend?.commandLine, backend,
+      diagnostics: () => b?.stderr() ?? '',
       close: () => closing ??= (async () => {
         f.close();
         m.close();

@@ -80,6 +80,8 @@ export class BackendProcess {
   }
 
   get pid(): number { return this.child.pid!; }
+  /** The back-end's recent stderr (last 16 KiB). */
+  stderr(): string { return this.stderrBuf; }
   get exited(): boolean { return this.exitedFlag; }
 
   describe(): string {

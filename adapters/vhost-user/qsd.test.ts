@@ -6,6 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Driver } from '../../driver/driver.ts';
 import { blkGetId, blkIdString, blkRead, blkWrite, readBlkConfig } from '../../driver/blk.ts';
+import { DriverTimeoutError } from '../../driver/wait.ts';
+import { VhostUserError } from './connection.ts';
 import { leakedFds, openFds, timeoutScale } from '../../native/testing.ts';
 import { nativeAvailable } from '../../native/index.ts';
 import { VIRTIO_BLK_S_OK } from '../../virtio/blk.ts';
@@ -127,5 +129,18 @@ describe.skipIf(!nativeAvailable() || !haveQsd)('vhost-user adapter against qemu
     expect(c.layoutDigest).not.toBe(a.layoutDigest);
     for (const k of ['in', 'out', 'getId', 'flush', 'indirect', 'splitHeader', 'statusInData'] as const) expect(a.counts[k], k).toBeGreaterThan(0);
     expect(model.size).toBeGreaterThan(100);
+  }, T);
+
+  it('a back-end that panics (libvhost-user on a trailing indirect descriptor) → the request is not used, stderr is kept, the next message fails cleanly', async () => {
+    const tg = await open();
+    const drv = new Driver(asTarget(tg), tg.transport);
+    const vq = (await drv.ready()).queues[0];
+    const e = await blkRead(vq, 0n, 1, { indirect: 'tail', tailCount: 1, timeoutMs: 500 }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(DriverTimeoutError);
+    for (let i = 0; i < 100 && !tg.diagnostics().includes('vu_panic'); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(tg.diagnostics()).toMatch(/vu_panic: Incorrect order for descriptors/);
+    const next = await tg.frontend.stopRing(0).catch((x: unknown) => x);
+    expect(next).toBeInstanceOf(VhostUserError);
+    expect((next as VhostUserError).kind).toBe('closed');
   }, T);
 });

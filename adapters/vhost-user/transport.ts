@@ -92,11 +92,12 @@ export class VhostUserTransport implements Transport {
 
   /**
    * Without STATUS the back-end is never told about DRIVER_OK: a ring runs from
-   * SET_VRING_KICK on. A notification before DRIVER_OK would then test the protocol, not
-   * the device, so it is NOT_APPLICABLE (not a made-up pass or a FAIL the device did not earn).
+   * SET_VRING_KICK on. A notification on a running ring before DRIVER_OK would then test
+   * the protocol, not the device, so it is NOT_APPLICABLE (not a made-up pass or a FAIL the
+   * device did not earn). A stopped ring (after a reset: GET_VRING_BASE) is kicked as asked.
    */
   async notify(q: number): Promise<void> {
-    if (!(this.localStatus & DRIVER_OK) && !this.fe.has('STATUS')) {
+    if (!(this.localStatus & DRIVER_OK) && !this.fe.has('STATUS') && this.fe.ringStarted(q)) {
       throw new VhostUserNotApplicable('vhost-user without the STATUS protocol feature: the back-end is never told about DRIVER_OK (a ring runs from SET_VRING_KICK on), so what it does before DRIVER_OK cannot be observed');
     }
     if (!eventfdWrite(this.fe.kickFd(q), 1n)) throw new Error(`vhost-user: kick eventfd of queue ${q} is full`);
