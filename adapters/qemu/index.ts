@@ -153,24 +153,40 @@ async function findIoapic2(q: QemuProcess): Promise<string> {
   return `/machine/unattached/${hits[0].name}`;
 }
 
-export interface QemuProbe { available: boolean; binary: string; version?: string; reason?: string }
+export interface QemuProbe {
+  available: boolean;
+  binary: string;
+  version?: string;
+  /** Transports whose machine the binary has: pci (q35), mmio (microvm). */
+  transports?: ('pci' | 'mmio')[];
+  reason?: string;
+}
 
-/** Is QEMU usable here? Runs `qemu-system-x86_64 --version` (with a timeout). */
-export function probeQemu(binary = DEFAULT_QEMU_BINARY, timeoutMs = 5_000): Promise<QemuProbe> {
-  return new Promise((resolve) => {
-    execFile(binary, ['--version'], { timeout: timeoutMs }, (err, stdout) => {
-      if (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        resolve({
-          available: false, binary,
-          reason: code === 'ENOENT' ? missingBinaryMessage(binary) : `${binary} --version failed: ${err.message.split('\n')[0]}`,
-        });
-        return;
-      }
-      const m = /version\s+(\S+)/.exec(stdout);
-      resolve({ available: true, binary, version: m ? m[1] : stdout.split('\n')[0].trim() });
-    });
-  });
+const MACHINE = { pci: 'q35', mmio: 'microvm' } as const;
+
+function run(binary: string, args: string[], timeoutMs: number): Promise<{ err?: NodeJS.ErrnoException; stdout: string }> {
+  return new Promise((resolve) => execFile(binary, args, { timeout: timeoutMs }, (err, stdout) => resolve({ err: (err ?? undefined) as NodeJS.ErrnoException | undefined, stdout })));
+}
+
+/**
+ * Is QEMU usable here? Runs `qemu-system-x86_64 --version` and `-machine help` (with a
+ * timeout): the version, and which transports can run (q35 for pci, microvm for mmio).
+ */
+export async function probeQemu(binary = DEFAULT_QEMU_BINARY, timeoutMs = 5_000): Promise<QemuProbe> {
+  const v = await run(binary, ['--version'], timeoutMs);
+  if (v.err) {
+    return {
+      available: false, binary,
+      reason: v.err.code === 'ENOENT' ? missingBinaryMessage(binary) : `${binary} --version failed: ${v.err.message.split('\n')[0]}`,
+    };
+  }
+  const m = /version\s+(\S+)/.exec(v.stdout);
+  const version = m ? m[1] : v.stdout.split('\n')[0].trim();
+  const machines = await run(binary, ['-machine', 'help'], timeoutMs);
+  const names = new Set(machines.stdout.split('\n').map((l) => l.trim().split(/\s+/)[0]));
+  const transports = (Object.keys(MACHINE) as ('pci' | 'mmio')[]).filter((t) => names.has(MACHINE[t]));
+  if (!transports.length) return { available: false, binary, version, transports, reason: `${binary} has neither the q35 nor the microvm machine` };
+  return { available: true, binary, version, transports };
 }
 
 export { QEMU_DEBIAN_PACKAGE };

@@ -129,6 +129,8 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
     const { probeQemu } = await import('../../adapters/qemu/index.ts');
     const p = await probeQemu(o.qemu);
     if (!p.available) throw new UsageError(`--target qemu: ${p.reason ?? 'QEMU is not available'}`);
+    const missing = transports.filter((t) => !p.transports?.includes(t));
+    if (missing.length) throw new UsageError(`--target qemu: ${p.binary} cannot run --transport ${missing.join(', ')} (no ${missing.map((t) => (t === 'pci' ? 'q35' : 'microvm')).join(', ')} machine)`);
   }
   if (o.tags) {
     try { checkTagExpression(o.tags); } catch (e) { throw new UsageError(`bad --tags expression '${o.tags}': ${(e as Error).message.split('\n')[0]}`); }

@@ -14,7 +14,7 @@ describe('virtio-cts targets', () => {
     expect(list[1]).toMatchObject({ available: false });
     expect(list[1].reason).toContain('qemu-system-x86');
     expect(list[2].available).toBe(false);
-    expect(list[2].reason).toMatch(/not yet available/);
+    expect(list[2].reason).toMatch(/not yet available to `virtio-cts run`/);
   });
 
   it('--json reports the QEMU version found on PATH (or why not)', async () => {
@@ -22,7 +22,7 @@ describe('virtio-cts targets', () => {
     const out = JSON.parse(execFileSync(process.execPath, [join(root, 'cli/bin.mjs'), 'targets', '--json'], { encoding: 'utf8' }));
     const qemu = out.find((t: { name: string }) => t.name === 'qemu');
     expect(qemu.available).toBe(probe.available);
-    if (probe.available) expect(qemu.version).toMatch(/^\d+\.\d+/);
+    if (probe.available) { expect(qemu.version).toMatch(/^\d+\.\d+/); expect(qemu.transports).toEqual(['pci', 'mmio']); }
     else expect(qemu.reason).toContain('qemu-system-x86');
   });
 });

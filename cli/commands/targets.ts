@@ -1,12 +1,16 @@
 // `virtio-cts targets [--json]`: which adapters can run here, and why not if they cannot.
 import type { Command } from 'commander';
 import { probeQemu } from '../../adapters/qemu/index.ts';
+import { resolveBinary } from '../../adapters/qemu/process.ts';
 
 export interface TargetInfo {
   name: string;
+  /** `virtio-cts run --target <name>` can run here. */
   available: boolean;
   description: string;
   version?: string;
+  /** Transports this machine can run (QEMU: q35 → pci, microvm → mmio). */
+  transports?: string[];
   reason?: string;
 }
 
@@ -18,12 +22,14 @@ export async function listTargets(opts: { qemuBinary?: string } = {}): Promise<T
       name: 'qemu', available: qemu.available,
       description: 'QEMU virtio devices through qtest (virtio-pci on q35, virtio-mmio on microvm)',
       ...(qemu.version ? { version: qemu.version } : {}),
+      ...(qemu.transports ? { transports: qemu.transports } : {}),
       ...(qemu.reason ? { reason: qemu.reason } : {}),
     },
     {
+      // The adapter exists (adapters/vhost-user) but the runner cannot select it yet.
       name: 'vhost-user', available: false,
       description: 'vhost-user front-end to a back-end (qemu-storage-daemon, DPDK…)',
-      reason: 'not yet available: the vhost-user adapter is not implemented yet',
+      reason: `not yet available to \`virtio-cts run\`: adapters/vhost-user is not wired into the runner (qemu-storage-daemon ${resolveBinary('qemu-storage-daemon') ? 'found' : 'not found'})`,
     },
   ];
 }
@@ -40,8 +46,9 @@ export function register(program: Command): void {
         return;
       }
       for (const t of list) {
-        const state = t.available ? `available${t.version ? ` (${t.version})` : ''}` : 'unavailable';
-        process.stdout.write(`${t.name.padEnd(12)} ${state.padEnd(22)} ${t.description}\n`);
+        const detail = [t.version, t.transports?.join('+')].filter(Boolean).join('; ');
+        const state = t.available ? `available${detail ? ` (${detail})` : ''}` : 'unavailable';
+        process.stdout.write(`${t.name.padEnd(12)} ${state.padEnd(28)} ${t.description}\n`);
         if (t.reason) process.stdout.write(`${''.padEnd(12)} ${t.reason}\n`);
       }
     });
