@@ -19,6 +19,8 @@ export { VIRTIO_BLK_F } from './blk.ts';
 import { VIRTIO_BLK_F } from './blk.ts';
 export { VIRTIO_CONSOLE_F } from './console.ts';
 import { VIRTIO_CONSOLE_F } from './console.ts';
+export { VIRTIO_NET_F } from './net.ts';
+import { VIRTIO_NET_F } from './net.ts';
 
 export type Transport = 'pci' | 'mmio' | 'ccw';
 
@@ -103,7 +105,36 @@ export const CONSOLE_FEATURES: readonly FeatureInfo[] = [
   { name: 'VIRTIO_CONSOLE_F_EMERG_WRITE', bit: VIRTIO_CONSOLE_F.EMERG_WRITE },
 ].map((f) => ({ ref: 'Device Types / Console Device / Feature bits', ...f, device: 'console' as const }));
 
-const BY_DEVICE: Partial<Record<DeviceType, readonly FeatureInfo[]>> = { blk: BLK_FEATURES, entropy: ENTROPY_FEATURES, console: CONSOLE_FEATURES };
+const NET = 'Device Types / Network Device / Feature bits';
+const NET_REQ = `${NET} / Feature bit requirements`;
+/** Network device bits (5.1.3) with the dependencies of 5.1.3.1 ("Requires …"). */
+export const NET_FEATURES: readonly FeatureInfo[] = ([
+  ['CSUM'], ['GUEST_CSUM'], ['CTRL_GUEST_OFFLOADS'], ['MTU'], ['MAC'],
+  ['GUEST_TSO4', [['VIRTIO_NET_F_GUEST_CSUM']]], ['GUEST_TSO6', [['VIRTIO_NET_F_GUEST_CSUM']]],
+  ['GUEST_ECN', [['VIRTIO_NET_F_GUEST_TSO4'], ['VIRTIO_NET_F_GUEST_TSO6']]], ['GUEST_UFO', [['VIRTIO_NET_F_GUEST_CSUM']]],
+  ['HOST_TSO4', [['VIRTIO_NET_F_CSUM']]], ['HOST_TSO6', [['VIRTIO_NET_F_CSUM']]],
+  ['HOST_ECN', [['VIRTIO_NET_F_HOST_TSO4'], ['VIRTIO_NET_F_HOST_TSO6']]], ['HOST_UFO', [['VIRTIO_NET_F_CSUM']]],
+  ['MRG_RXBUF'], ['STATUS'], ['CTRL_VQ'], ['CTRL_RX', [['VIRTIO_NET_F_CTRL_VQ']]], ['CTRL_VLAN', [['VIRTIO_NET_F_CTRL_VQ']]],
+  // No hard requirement: 5.1.4.1 says only that a device SHOULD NOT offer it without CTRL_VQ.
+  ['CTRL_RX_EXTRA'], ['GUEST_ANNOUNCE', [['VIRTIO_NET_F_CTRL_VQ']]], ['MQ', [['VIRTIO_NET_F_CTRL_VQ']]],
+  ['CTRL_MAC_ADDR', [['VIRTIO_NET_F_CTRL_VQ']]], ['DEVICE_STATS'],
+  ['HASH_TUNNEL', [['VIRTIO_NET_F_CTRL_VQ', 'VIRTIO_NET_F_RSS'], ['VIRTIO_NET_F_CTRL_VQ', 'VIRTIO_NET_F_HASH_REPORT']]],
+  ['VQ_NOTF_COAL', [['VIRTIO_NET_F_CTRL_VQ']]], ['NOTF_COAL', [['VIRTIO_NET_F_CTRL_VQ']]],
+  ['GUEST_USO4', [['VIRTIO_NET_F_GUEST_CSUM']]], ['GUEST_USO6', [['VIRTIO_NET_F_GUEST_CSUM']]], ['HOST_USO', [['VIRTIO_NET_F_CSUM']]],
+  ['HASH_REPORT'], ['GUEST_HDRLEN'], ['RSS', [['VIRTIO_NET_F_CTRL_VQ']]],
+  ['RSC_EXT', [['VIRTIO_NET_F_HOST_TSO4'], ['VIRTIO_NET_F_HOST_TSO6']]], ['STANDBY'], ['SPEED_DUPLEX'],
+  ['RSS_CONTEXT', [['VIRTIO_NET_F_CTRL_VQ', 'VIRTIO_NET_F_RSS']]],
+  ['GUEST_UDP_TUNNEL_GSO', [['VIRTIO_NET_F_GUEST_TSO4', 'VIRTIO_NET_F_GUEST_TSO6', 'VIRTIO_NET_F_GUEST_USO4', 'VIRTIO_NET_F_GUEST_USO6']]],
+  ['GUEST_UDP_TUNNEL_GSO_CSUM', [['VIRTIO_NET_F_GUEST_UDP_TUNNEL_GSO']]],
+  ['HOST_UDP_TUNNEL_GSO', [['VIRTIO_NET_F_HOST_TSO4', 'VIRTIO_NET_F_HOST_TSO6', 'VIRTIO_NET_F_HOST_USO']]],
+  ['HOST_UDP_TUNNEL_GSO_CSUM', [['VIRTIO_NET_F_HOST_UDP_TUNNEL_GSO']]], ['OUT_NET_HEADER'], ['IPSEC'],
+] as Array<[keyof typeof VIRTIO_NET_F, string[][]?]>).map(([n, requires]): FeatureInfo => ({
+  name: `VIRTIO_NET_F_${n}`, bit: VIRTIO_NET_F[n], device: 'net', ref: requires ? NET_REQ : NET, ...(requires ? { requires } : {}),
+})).concat(([['GSO', 6], ['GUEST_RSC4', 41], ['GUEST_RSC6', 42]] as const).map(([n, b]): FeatureInfo => ({
+  name: `VIRTIO_NET_F_${n}`, bit: b, device: 'net', legacy: true, ref: `${NET} / Legacy Interface: Feature bits`,
+})));
+
+const BY_DEVICE: Partial<Record<DeviceType, readonly FeatureInfo[]>> = { blk: BLK_FEATURES, entropy: ENTROPY_FEATURES, console: CONSOLE_FEATURES, net: NET_FEATURES };
 
 /** The bits defined for `device` (device-type bits, then reserved bits). */
 export function featureTable(device: DeviceType): FeatureInfo[] {

@@ -1,0 +1,177 @@
+// Network device wire formats (spec 5.1): feature bits, configuration layout,
+// virtio_net_hdr, control virtqueue classes and commands, queue numbering.
+
+/** Feature bits (5.1.3); bits 64 and up are listed for recognition only. */
+export const VIRTIO_NET_F = {
+  CSUM: 0, GUEST_CSUM: 1, CTRL_GUEST_OFFLOADS: 2, MTU: 3, MAC: 5, GUEST_TSO4: 7, GUEST_TSO6: 8,
+  GUEST_ECN: 9, GUEST_UFO: 10, HOST_TSO4: 11, HOST_TSO6: 12, HOST_ECN: 13, HOST_UFO: 14, MRG_RXBUF: 15,
+  STATUS: 16, CTRL_VQ: 17, CTRL_RX: 18, CTRL_VLAN: 19, CTRL_RX_EXTRA: 20, GUEST_ANNOUNCE: 21, MQ: 22,
+  CTRL_MAC_ADDR: 23, DEVICE_STATS: 50, HASH_TUNNEL: 51, VQ_NOTF_COAL: 52, NOTF_COAL: 53, GUEST_USO4: 54,
+  GUEST_USO6: 55, HOST_USO: 56, HASH_REPORT: 57, GUEST_HDRLEN: 59, RSS: 60, RSC_EXT: 61, STANDBY: 62,
+  SPEED_DUPLEX: 63, RSS_CONTEXT: 64, GUEST_UDP_TUNNEL_GSO: 65, GUEST_UDP_TUNNEL_GSO_CSUM: 66,
+  HOST_UDP_TUNNEL_GSO: 67, HOST_UDP_TUNNEL_GSO_CSUM: 68, OUT_NET_HEADER: 69, IPSEC: 70,
+} as const;
+
+/** struct virtio_net_config offsets (5.1.4): [offset, width]. */
+export const NET_CONFIG = {
+  mac: [0, 6], status: [6, 2], max_virtqueue_pairs: [8, 2], mtu: [10, 2], speed: [12, 4], duplex: [16, 1],
+  rss_max_key_size: [17, 1], rss_max_indirection_table_length: [18, 2], supported_hash_types: [20, 4],
+  supported_tunnel_types: [24, 4],
+} as const satisfies Record<string, readonly [number, number]>;
+/** Up to and including mtu: what a device without RSS/SPEED_DUPLEX needs to present. */
+export const NET_CONFIG_SIZE = 12;
+
+export const VIRTIO_NET_S_LINK_UP = 1;
+export const VIRTIO_NET_S_ANNOUNCE = 2;
+
+/** Configuration ranges (5.1.4.1). */
+export const MQ_PAIRS_MIN = 1, MQ_PAIRS_MAX = 0x8000;
+export const MTU_MIN = 68, MTU_MAX = 65535, MTU_RECOMMENDED_MIN = 1280;
+/** The low-level (Ethernet) header added to mtu for frame sizes. */
+export const ETH_HLEN = 14;
+
+// --- virtio_net_hdr (5.1.6) -------------------------------------------------------------
+
+export const VIRTIO_NET_HDR_F = {
+  NEEDS_CSUM: 1, DATA_VALID: 2, RSC_INFO: 4, UDP_TUNNEL_CSUM: 8, SECURITY: 16, SECURITY_ERR: 32,
+  SECURITY_SA_SOFT_EXPIRY_WARN: 64,
+} as const;
+export const VIRTIO_NET_HDR_GSO = {
+  NONE: 0, TCPV4: 1, UDP: 3, TCPV6: 4, UDP_L4: 5, UDP_TUNNEL_IPV4: 0x20, UDP_TUNNEL_IPV6: 0x40, ECN: 0x80,
+} as const;
+
+/** The header without HASH_REPORT / tunnel / IPsec fields: num_buffers is always there with VERSION_1. */
+export const NET_HDR_SIZE = 12;
+export const NET_HDR = {
+  flags: 0, gso_type: 1, hdr_len: 2, gso_size: 4, csum_start: 6, csum_offset: 8, num_buffers: 10,
+} as const;
+
+export interface NetHdr {
+  flags: number; gso_type: number; hdr_len: number; gso_size: number;
+  csum_start: number; csum_offset: number; num_buffers: number;
+}
+
+export const EMPTY_NET_HDR: NetHdr = { flags: 0, gso_type: 0, hdr_len: 0, gso_size: 0, csum_start: 0, csum_offset: 0, num_buffers: 0 };
+
+export function encodeNetHdr(h: Partial<NetHdr>): Uint8Array {
+  const x = { ...EMPTY_NET_HDR, ...h };
+  const b = new Uint8Array(NET_HDR_SIZE);
+  const v = new DataView(b.buffer);
+  v.setUint8(NET_HDR.flags, x.flags);
+  v.setUint8(NET_HDR.gso_type, x.gso_type);
+  v.setUint16(NET_HDR.hdr_len, x.hdr_len, true);
+  v.setUint16(NET_HDR.gso_size, x.gso_size, true);
+  v.setUint16(NET_HDR.csum_start, x.csum_start, true);
+  v.setUint16(NET_HDR.csum_offset, x.csum_offset, true);
+  v.setUint16(NET_HDR.num_buffers, x.num_buffers, true);
+  return b;
+}
+
+export function decodeNetHdr(b: Uint8Array): NetHdr {
+  if (b.length < NET_HDR_SIZE) throw new Error(`virtio_net_hdr needs ${NET_HDR_SIZE} bytes, got ${b.length}`);
+  const v = new DataView(b.buffer, b.byteOffset, NET_HDR_SIZE);
+  return {
+    flags: v.getUint8(NET_HDR.flags), gso_type: v.getUint8(NET_HDR.gso_type), hdr_len: v.getUint16(NET_HDR.hdr_len, true),
+    gso_size: v.getUint16(NET_HDR.gso_size, true), csum_start: v.getUint16(NET_HDR.csum_start, true),
+    csum_offset: v.getUint16(NET_HDR.csum_offset, true), num_buffers: v.getUint16(NET_HDR.num_buffers, true),
+  };
+}
+
+// --- control virtqueue (5.1.9.5) ----------------------------------------------------------
+
+export const VIRTIO_NET_OK = 0, VIRTIO_NET_ERR = 1;
+
+export const VIRTIO_NET_CTRL = {
+  RX: 0, MAC: 1, VLAN: 2, ANNOUNCE: 3, MQ: 4, GUEST_OFFLOADS: 5, NOTF_COAL: 6, HASH_TUNNEL: 7, STATS: 8,
+} as const;
+export const VIRTIO_NET_CTRL_RX = { PROMISC: 0, ALLMULTI: 1, ALLUNI: 2, NOMULTI: 3, NOUNI: 4, NOBCAST: 5 } as const;
+export const VIRTIO_NET_CTRL_MAC = { TABLE_SET: 0, ADDR_SET: 1 } as const;
+export const VIRTIO_NET_CTRL_MQ = { VQ_PAIRS_SET: 0, RSS_CONFIG: 1, HASH_CONFIG: 2 } as const;
+
+/** struct virtio_net_ctrl_mac: le32 entries, then entries × 6-byte addresses. */
+export function encodeMacTable(macs: Uint8Array[]): Uint8Array {
+  const b = new Uint8Array(4 + 6 * macs.length);
+  new DataView(b.buffer).setUint32(0, macs.length, true);
+  macs.forEach((m, i) => b.set(m.subarray(0, 6), 4 + 6 * i));
+  return b;
+}
+
+/** Both tables of MAC_TABLE_SET (unicast, then multicast); undefined when malformed. */
+export function decodeMacTables(data: Uint8Array): { unicast: Uint8Array[]; multicast: Uint8Array[] } | undefined {
+  const tables: Uint8Array[][] = [];
+  let off = 0;
+  for (let t = 0; t < 2; t++) {
+    if (off + 4 > data.length) return undefined;
+    const n = new DataView(data.buffer, data.byteOffset + off, 4).getUint32(0, true);
+    off += 4;
+    if (off + 6 * n > data.length) return undefined;
+    tables.push(Array.from({ length: n }, (_, i) => data.slice(off + 6 * i, off + 6 * i + 6)));
+    off += 6 * n;
+  }
+  return { unicast: tables[0]!, multicast: tables[1]! };
+}
+
+// --- queues (5.1.2) ---------------------------------------------------------------------
+
+/** receiveqN is 2(N-1), transmitqN is 2(N-1)+1 (N from 1). */
+export const receiveq = (n: number): number => 2 * (n - 1);
+export const transmitq = (n: number): number => 2 * (n - 1) + 1;
+/** controlq follows the last transmitq: 2 without MQ, 2 × max_virtqueue_pairs with it. */
+export const controlq = (mqNegotiated: boolean, maxPairs: number): number => (mqNegotiated ? 2 * maxPairs : 2);
+
+// --- Ethernet addresses -----------------------------------------------------------------
+
+export const BROADCAST_MAC = new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);
+export const isMulticast = (mac: Uint8Array): boolean => (mac[0]! & 1) === 1;
+export const isBroadcast = (mac: Uint8Array): boolean => mac.every((b) => b === 0xff);
+export const sameMac = (a: Uint8Array, b: Uint8Array): boolean => a.length >= 6 && b.length >= 6 && a.subarray(0, 6).every((x, i) => x === b[i]);
+export const formatMac = (m: Uint8Array): string => [...m.subarray(0, 6)].map((b) => b.toString(16).padStart(2, '0')).join(':');
+export function parseMac(s: string): Uint8Array {
+  const parts = s.split(':');
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{2}$/.test(p))) throw new Error(`bad MAC address '${s}'`);
+  return new Uint8Array(parts.map((p) => parseInt(p, 16)));
+}
+
+export const ETHERTYPE_IPV4 = 0x0800, ETHERTYPE_IPV6 = 0x86dd;
+export const IPPROTO_TCP = 6, IPPROTO_UDP = 17;
+
+/**
+ * A test frame: destination, source, ethertype and a payload. With `l4` an IPv4 (or IPv6)
+ * header carrying that protocol number precedes a recognisable pattern, so a device that
+ * looks into frames can tell TCP from UDP; the checksums are left 0 (never validated here).
+ */
+export function makeFrame(o: { dst: Uint8Array; src: Uint8Array; len: number; seed?: number; l4?: 'tcp4' | 'udp4' | 'tcp6' | 'udp6' }): Uint8Array {
+  const f = new Uint8Array(Math.max(o.len, ETH_HLEN));
+  f.set(o.dst.subarray(0, 6), 0);
+  f.set(o.src.subarray(0, 6), 6);
+  const seed = o.seed ?? 0;
+  for (let i = ETH_HLEN; i < f.length; i++) f[i] = (i * 7 + seed) & 0xff;
+  const v = new DataView(f.buffer);
+  if (!o.l4) { v.setUint16(12, 0x88b5, false); return f; } // IEEE local experimental ethertype
+  const v6 = o.l4.endsWith('6');
+  const proto = o.l4.startsWith('tcp') ? IPPROTO_TCP : IPPROTO_UDP;
+  v.setUint16(12, v6 ? ETHERTYPE_IPV6 : ETHERTYPE_IPV4, false);
+  if (v6) {
+    if (f.length < ETH_HLEN + 40) throw new Error('frame too short for IPv6');
+    f[ETH_HLEN] = 0x60; f[ETH_HLEN + 1] = 0; f[ETH_HLEN + 2] = 0; f[ETH_HLEN + 3] = 0;
+    v.setUint16(ETH_HLEN + 4, f.length - ETH_HLEN - 40, false);
+    f[ETH_HLEN + 6] = proto; f[ETH_HLEN + 7] = 64;
+  } else {
+    if (f.length < ETH_HLEN + 20) throw new Error('frame too short for IPv4');
+    f[ETH_HLEN] = 0x45; f[ETH_HLEN + 1] = 0;
+    v.setUint16(ETH_HLEN + 2, f.length - ETH_HLEN, false);
+    v.setUint32(ETH_HLEN + 4, 0, false);
+    f[ETH_HLEN + 8] = 64; f[ETH_HLEN + 9] = proto;
+    v.setUint16(ETH_HLEN + 10, 0, false);
+  }
+  return f;
+}
+
+/** The L4 protocol of an IPv4/IPv6 frame made by makeFrame (or any plain one), else undefined. */
+export function frameL4(f: Uint8Array): { v6: boolean; proto: number } | undefined {
+  if (f.length < ETH_HLEN + 20) return undefined;
+  const type = (f[12]! << 8) | f[13]!;
+  if (type === ETHERTYPE_IPV4 && (f[ETH_HLEN]! >> 4) === 4) return { v6: false, proto: f[ETH_HLEN + 9]! };
+  if (type === ETHERTYPE_IPV6 && f.length >= ETH_HLEN + 40 && (f[ETH_HLEN]! >> 4) === 6) return { v6: true, proto: f[ETH_HLEN + 6]! };
+  return undefined;
+}
