@@ -7,23 +7,29 @@
 import { Before, Given, Then, When, type ITestCaseHookParameter } from '@cucumber/cucumber';
 import { check, inconclusive, notApplicable } from './support/assert.ts';
 import type { CtsWorld } from './support/world.ts';
-import { SUPPORTED_FEATURES, type Driver } from '../driver/index.ts';
-import type { SplitRingDriver, UsedElem, DescBuffer, AddOptions } from '../virtio/split-ring-driver.ts';
+import {
+  SUPPORTED_FEATURES, addBuffers, isPacked, PackedRingDriver, SplitRingDriver, type AnyUsedElem, type Driver, type Virtqueue,
+} from '../driver/index.ts';
+import type { DescBuffer, AddOptions } from '../virtio/split-ring-driver.ts';
 import { DRIVER_OK, FEATURES_OK, DEVICE_NEEDS_RESET, formatStatus } from '../virtio/status.ts';
 import { bit, dropUnsatisfied, featureByName, hasBit } from '../virtio/features.ts';
 import { encodeReqHeader, VIRTIO_BLK_T } from '../virtio/blk.ts';
 import { VIRTQ_DESC_F_INDIRECT } from '../virtio/split-ring.ts';
 
-export type Vq = SplitRingDriver;
+/** The scenario's virtqueue: split or packed, as the run's --ring chose. */
+export type Vq = Virtqueue;
 
 /** What one submitted request left behind. */
 export interface Submitted {
-  head: number;
-  elem?: UsedElem;            // undefined: not used within the wait
+  head: number;               // split: head descriptor index; packed: Buffer ID
+  elem?: AnyUsedElem;         // undefined: not used within the wait
+  /** What the driver read instead of a used element a conforming device could write (packed garbage). */
+  garbage?: { clause?: string; observed: string; error: unknown };
   notifications: number;      // used buffer notifications observed right after it was used
-  usedFlags: number;          // used ring flags right after it was used
-  descBefore: Uint8Array;     // descriptor table as the driver wrote it (after add)
-  descAfter?: Uint8Array;     // descriptor table after the device used the chain
+  /** Split: used ring flags; packed: device event suppression flags (both right after it was used). */
+  usedFlags: number;
+  descBefore: Uint8Array;     // split: descriptor table as the driver wrote it (after add)
+  descAfter?: Uint8Array;     // split: descriptor table after the device used the chain
 }
 
 export interface ScenarioState {
@@ -75,6 +81,20 @@ export function vq(w: CtsWorld): Vq {
   return q;
 }
 
+/** The scenario's split virtqueue (a step written for split-ring fields; tagged @ring:split). */
+export function splitVq(w: CtsWorld): SplitRingDriver {
+  const q = vq(w);
+  if (!(q instanceof SplitRingDriver)) throw new Error('this step reads split-ring fields: tag the scenario @ring:split');
+  return q;
+}
+
+/** The scenario's packed virtqueue (tagged @ring:packed). */
+export function packedVq(w: CtsWorld): PackedRingDriver {
+  const q = vq(w);
+  if (!(q instanceof PackedRingDriver)) throw new Error('this step reads packed-ring fields: tag the scenario @ring:packed');
+  return q;
+}
+
 export const hex = (n: number | bigint): string => `0x${n.toString(16)}`;
 
 /** Wait for a target to settle before asserting that something did NOT happen. */
@@ -100,13 +120,13 @@ export function featureBits(w: CtsWorld, names: string): bigint {
   return b;
 }
 
-/** Full initialization up to DRIVER_OK; the scenario's queue is queue 0. */
-export async function initialize(w: CtsWorld, features?: bigint): Promise<void> {
+/** Full initialization up to DRIVER_OK; the scenario's queue is queue 0 (either layout). */
+export async function initialize(w: CtsWorld, features?: bigint, queueSize?: number): Promise<void> {
   const s = S(w);
   const d = await drv(w);
-  const r = await d.ready(features === undefined ? {} : { features });
+  const r = await d.ready({ ...(features === undefined ? {} : { features }), ...(queueSize === undefined ? {} : { queueSize }) });
   s.accepted = r.accepted; s.offered = r.offered; s.featuresOk = r.featuresOk;
-  s.vq = r.queues[0];
+  s.vq = r.rings[0];
   await d.transport.takeNotifications(0); // start counting from here
 }
 
@@ -134,37 +154,57 @@ export function usedWaitMs(_w: CtsWorld): number { return USED_MS; }
  * with force) and wait for the device to use it. A request the device does not use is
  * recorded without elem: the Then steps judge it.
  */
-export async function submit(w: CtsWorld, o: { force?: boolean; add?: AddOptions; bufs?: DescBuffer[]; takeNotifications?: boolean } = {}): Promise<Submitted> {
+export async function submit(w: CtsWorld, o: { force?: boolean; add?: AddOptions; packedAdd?: { idInLastOnly?: boolean }; bufs?: DescBuffer[]; takeNotifications?: boolean } = {}): Promise<Submitted> {
   const q = vq(w);
   const d = await drv(w);
-  const head = await q.add(o.bufs ?? (await probeBuffers(w)), o.add);
-  // The descriptor table, followed by the chain's indirect table when it has one.
+  const bufs = o.bufs ?? (await probeBuffers(w));
+  const head = isPacked(q) && o.packedAdd
+    ? await q.add(bufs, { ...o.packedAdd, ...(o.add?.indirect === 'all' ? { indirect: 'all' as const } : {}) })
+    : await addBuffers(q, bufs, o.add);
+  // Split: the descriptor table, followed by the chain's indirect table when it has one
+  // (a packed ring's descriptors are the device's to overwrite, so there is nothing to compare).
   const tables = async (): Promise<Uint8Array> => {
+    if (!(q instanceof SplitRingDriver)) return new Uint8Array(0);
     const main = await q.readDescTable();
-    const d = await q.readDesc(head);
-    if (!(d.flags & VIRTQ_DESC_F_INDIRECT)) return main;
-    return Buffer.concat([main, await (await drv(w)).mem.read(Number(d.addr), d.len)]);
+    const h = await q.readDesc(head);
+    if (!(h.flags & VIRTQ_DESC_F_INDIRECT)) return main;
+    return Buffer.concat([main, await d.mem.read(Number(h.addr), h.len)]);
   };
   const descBefore = await tables();
   await q.kick({ force: o.force ?? false });
-  let elem: UsedElem | undefined;
+  let elem: AnyUsedElem | undefined;
+  let garbage: Submitted['garbage'];
   try {
     elem = await q.waitUsed(usedWaitMs(w), { validate: false });
   } catch (e) {
-    if ((e as { wedged?: boolean }).wedged !== true) throw e;
+    const g = garbageOf(e);
+    if (g) garbage = g;
+    else if ((e as { wedged?: boolean }).wedged !== true) throw e;
   }
   await settle(w);
   const r: Submitted = {
-    head, elem, descBefore,
+    head, elem, descBefore, ...(garbage ? { garbage } : {}),
     descAfter: await tables(),
-    usedFlags: await q.usedFlags(),
+    usedFlags: isPacked(q) ? (await q.deviceEvent()).flags : await q.usedFlags(),
     notifications: o.takeNotifications === false ? 0 : await d.transport.takeNotifications(0),
   };
   S(w).submitted.push(r);
   return r;
 }
 
-export function requireUsed(r: Submitted, what = 'the request'): UsedElem {
+/**
+ * A used element a conforming device cannot write (the driver's PackedUsedError or
+ * UsedRingError, which carry the clause they show broken): the finding, not a suite error.
+ */
+export function garbageOf(e: unknown): { clause?: string; observed: string; error: unknown } | undefined {
+  const x = e as { name?: string; clause?: unknown; observed?: unknown; message?: string };
+  if (x?.name !== 'PackedUsedError' && x?.name !== 'UsedRingError') return undefined;
+  return { ...(typeof x.clause === 'string' ? { clause: x.clause } : {}), observed: typeof x.observed === 'string' ? x.observed : String(x.message), error: e };
+}
+
+export function requireUsed(r: Submitted, what = 'the request'): AnyUsedElem {
+  // Garbage in the ring is a finding of the clause the driver's error names (runner mapping).
+  if (r.garbage) throw r.garbage.error;
   if (!r.elem) inconclusive(`the device did not use ${what}, so the clause cannot be observed`);
   return r.elem;
 }
@@ -204,8 +244,8 @@ Given('the driver has made a request available without notifying the device', as
 
 async function postRequest(w: CtsWorld, notify: boolean): Promise<void> {
   const q = vq(w);
-  const usedIdxBefore = await q.usedIdx();
-  const head = await q.add(await probeBuffers(w));
+  const usedIdxBefore = await splitVq(w).usedIdx();
+  const head = await addBuffers(q, await probeBuffers(w));
   await q.publish();
   if (notify) await (await drv(w)).transport.notify(q.index);
   S(w).posted = { head, usedIdxBefore };
@@ -263,7 +303,7 @@ Then('the device has not used any buffer', async function (this: CtsWorld) {
   await settle(this);
   const p = S(this).posted;
   if (!p) throw new Error('no request was made available');
-  const idx = await vq(this).usedIdx();
+  const idx = await splitVq(this).usedIdx();
   expect(this, idx === p.usedIdxBefore, `used idx stays ${p.usedIdxBefore}`, `used idx ${idx}`);
 });
 
@@ -300,10 +340,22 @@ Then('each request was used exactly once', async function (this: CtsWorld) {
   const sub = S(this).submitted;
   const unused = sub.filter((r) => !r.elem).length;
   const wrongId = sub.filter((r) => r.elem && r.elem.id !== r.head).length;
-  const idx = await vq(this).usedIdx();
-  const ok = unused === 0 && wrongId === 0 && idx === sub.length;
-  expect(this, ok, `${sub.length} requests used once each, used idx ${sub.length}`,
-    `${unused} not used, ${wrongId} used with another id, used idx ${idx}`);
+  const garbage = sub.flatMap((r) => (r.garbage ? [r.garbage.observed] : []));
+  // Nothing used beyond them: no further used element (split: used idx = the count too).
+  const q = vq(this);
+  let extra = 'none';
+  try {
+    const more = await q.getUsed({ validate: false });
+    if (more) extra = `buffer ${more.id}`;
+  } catch (e) {
+    const g = garbageOf(e);
+    if (!g) throw e;
+    extra = g.observed;
+  }
+  const idx = q instanceof SplitRingDriver ? await q.usedIdx() : sub.length;
+  const ok = unused === 0 && wrongId === 0 && garbage.length === 0 && extra === 'none' && idx === sub.length;
+  expect(this, ok, `${sub.length} requests used once each${q instanceof SplitRingDriver ? `, used idx ${sub.length}` : ''}, nothing else used`,
+    `${unused} not used, ${wrongId} used with another id${garbage.length ? `, ${garbage.join('; ')}` : ''}, further used: ${extra}${q instanceof SplitRingDriver ? `, used idx ${idx}` : ''}`);
 });
 
 Then('the device status does not have DEVICE_NEEDS_RESET set', async function (this: CtsWorld) {

@@ -5,7 +5,7 @@ import type { CtsWorld } from './support/world.ts';
 import { inconclusive } from './support/assert.ts';
 import { S, drv, expect, hex, probeBuffers, settle, usedWaitMs, vq } from './common.steps.ts';
 import { expectQueuesDisabled } from './pci.steps.ts';
-import type { Driver } from '../driver/index.ts';
+import { addBuffers, type Driver } from '../driver/index.ts';
 import type { MmioTransport } from '../driver/mmio-transport.ts';
 import { MMIO, MMIO_INT_VRING, type MmioRegister } from '../virtio/mmio.ts';
 import { SplitRingDriver, allocateParts } from '../virtio/split-ring-driver.ts';
@@ -29,7 +29,7 @@ Then('the register reads {word}', function (this: CtsWorld, want: string) {
 
 Given('the driver has submitted a request without acknowledging the interrupt', async function (this: CtsWorld) {
   const q = vq(this);
-  await q.add(await probeBuffers(this));
+  await addBuffers(q, await probeBuffers(this));
   await q.kick();
   await q.waitUsed(usedWaitMs(this), { validate: false });
   await settle(this);

@@ -5,7 +5,7 @@ import { Given, Then, When } from '@cucumber/cucumber';
 import type { CtsWorld } from './support/world.ts';
 import { inconclusive } from './support/assert.ts';
 import { S, drv, expect, hex, initialize, probeBuffers, settle, usedWaitMs, vq } from './common.steps.ts';
-import { openDriver, type Driver } from '../driver/index.ts';
+import { addBuffers, openDriver, type Driver } from '../driver/index.ts';
 import type { PciTransport } from '../driver/pci-transport.ts';
 import { DEVICE_ID } from '../virtio/ids.ts';
 import {
@@ -115,7 +115,7 @@ Given('the driver has initialized the device with MSI-X disabled', async functio
 
 When('the driver submits a request without reading the ISR status', async function (this: CtsWorld) {
   const q = vq(this);
-  await q.add(await probeBuffers(this));
+  await addBuffers(q, await probeBuffers(this));
   await q.kick();
   // Poll the used ring only: takeNotifications would read (and clear) the ISR.
   await q.waitUsed(usedWaitMs(this), { validate: false });

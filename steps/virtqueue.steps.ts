@@ -4,8 +4,8 @@
 import { Given, Then, When } from '@cucumber/cucumber';
 import type { CtsWorld } from './support/world.ts';
 import { inconclusive } from './support/assert.ts';
-import { S, USED_MS, drv, expect, hex, requireUsed, submit, vq, type Submitted } from './common.steps.ts';
-import { blkRead, blkRequest, blkWrite, entropyRequest, type BlkLayout, type BlkResult } from '../driver/index.ts';
+import { S, USED_MS, drv, expect, hex, requireUsed, splitVq, submit, vq, type Submitted } from './common.steps.ts';
+import { blkRead, blkRequest, blkWrite, entropyRequest, isPacked, type BlkLayout, type BlkResult } from '../driver/index.ts';
 import { encodeReqHeader, SECTOR_SIZE, VIRTIO_BLK_S_OK, VIRTIO_BLK_T, VIRTIO_BLK_ID_BYTES } from '../virtio/blk.ts';
 import { VIRTQ_AVAIL_F_NO_INTERRUPT } from '../virtio/split-ring.ts';
 import { formatStatus } from '../virtio/status.ts';
@@ -235,30 +235,35 @@ function availFlags(word: string): number {
 }
 
 When('the driver submits a request with avail flags {word}', async function (this: CtsWorld, flags: string) {
-  await vq(this).setAvailFlags(availFlags(flags));
+  await splitVq(this).setAvailFlags(availFlags(flags));
   await submit(this);
 });
 
 When('the driver sets used_event to {int} and submits a request with avail flags {word}', async function (this: CtsWorld, ev: number, flags: string) {
-  const q = vq(this);
+  const q = splitVq(this);
   await q.setAvailFlags(availFlags(flags));
   await q.setUsedEvent(ev);
   await submit(this);
 });
 
 When('the driver sets used_event to {int} and submits {int} requests one at a time', async function (this: CtsWorld, ev: number, n: number) {
-  const q = vq(this);
+  const q = splitVq(this);
   await q.setAvailFlags(0);
   // Set before every request: a driver's own bookkeeping must not move it here.
   for (let i = 0; i < n; i++) { await q.setUsedEvent(ev); await submit(this); }
 });
 
 Given('the device has notified the driver for a first request', async function (this: CtsWorld) {
-  // With used_event at the index the request lands on, a device notifies with or without
-  // VIRTIO_F_EVENT_IDX: if it does not, suppression cannot be told from silence.
+  // Asking for a notification for exactly this buffer (split: avail flags 0 and used_event
+  // at the index the request lands on; packed: RING_EVENT_FLAGS_DESC at the next used
+  // descriptor with EVENT_IDX, else ENABLE), a device notifies: if it does not,
+  // suppression cannot be told from silence.
   const q = vq(this);
-  await q.setAvailFlags(0);
-  await q.setUsedEvent(await q.usedIdx());
+  if (isPacked(q)) await q.enableUsedNotifications();
+  else {
+    await q.setAvailFlags(0);
+    await q.setUsedEvent(await q.usedIdx());
+  }
   const r = await submit(this);
   requireUsed(r, 'the first request');
   if (r.notifications === 0) inconclusive('the device sent no used buffer notification for a plain first request');

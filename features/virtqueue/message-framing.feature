@@ -1,4 +1,4 @@
-@role:device @ring:split @device:blk
+@role:device @ring:any @device:blk
 Feature: Message framing (device requirements, 2.7.4.1)
   The device makes no assumption about how a request is split into descriptors: the
   same write and read-back succeed whatever the layout.

@@ -56,20 +56,3 @@ Feature: Notification suppression (device requirements, 2.7.7.2 and 2.7.10.2)
       Given the driver has initialized the device with "VIRTIO_F_EVENT_IDX" negotiated
       When the driver submits 3 requests one after another
       Then the used ring flags were 0 every time the driver looked
-
-    @clause:dev/core/virtqueues/virtqueue-notification-suppression#43f0058c
-    Scenario: Spurious notifications are handled
-      Given the driver has initialized the device
-      When the driver notifies the device 5 times without making buffers available
-      And the driver submits 2 requests one after another
-      Then each request was used exactly once
-      And the device status does not have DEVICE_NEEDS_RESET set
-
-    @clause:dev/core/virtqueues/virtqueue-notification-suppression#43f0058c
-    Scenario: Spurious notifications after the device has used every buffer are handled
-      Given the driver has initialized the device
-      When the driver submits 2 requests one after another
-      And the driver notifies the device 5 times without making buffers available
-      And the driver submits 2 requests one after another
-      Then each request was used exactly once
-      And the device status does not have DEVICE_NEEDS_RESET set

@@ -1,0 +1,233 @@
+// Packed virtqueue (2.8) device requirements, observed by the driver in the descriptor
+// ring and the event suppression structures: a descriptor is used only once its AVAIL
+// bit says so for the current lap, used descriptors follow the ring over laps (queue sizes
+// that are not a power of 2 too), a list is used as made available (Buffer ID in its last
+// descriptor, lists as long as the ring), IN_ORDER completion, a used descriptor complete
+// when its flags flip, and used-buffer / available-buffer notification suppression.
+import { Given, Then, When } from '@cucumber/cucumber';
+import type { CtsWorld } from './support/world.ts';
+import { inconclusive } from './support/assert.ts';
+import { getTargetFactory, setTargetFactory } from './support/targets.ts';
+import {
+  S, drv, expect, hex, initialize, packedVq, probeBuffers, requireUsed, settle, submit, usedWaitMs, type Submitted,
+} from './common.steps.ts';
+import { createReferenceTarget } from '../adapters/reference/index.ts';
+import type { DescBuffer } from '../driver/index.ts';
+import { encodeReqHeader, SECTOR_SIZE, VIRTIO_BLK_T } from '../virtio/blk.ts';
+import {
+  PDESC_SIZE, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, RING_EVENT_FLAGS_ENABLE, VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE, advance, decodePackedDesc, isUsed, type PackedDesc,
+} from '../virtio/packed-ring.ts';
+import type { PackedDeviceHooks, UsedWriteStep } from '../virtio/packed-ring-device.ts';
+import { DEVICE_NEEDS_RESET, formatStatus } from '../virtio/status.ts';
+
+const descText = (d: PackedDesc): string => `addr ${hex(d.addr)} len ${d.len} id ${d.id} flags ${hex(d.flags)}`;
+
+Given('the driver has initialized the device with queue size {int}', async function (this: CtsWorld, size: number) {
+  await initialize(this, undefined, size);
+});
+
+// ---- requests of a given number of descriptors ----------------------------------------
+
+/**
+ * A request of the device type spread over exactly `n` descriptors (n ≥ 3 for blk):
+ * entropy: n writable pieces of 16 bytes; blk: read of sector 0 as the header, n − 2 data
+ * pieces and the status byte.
+ */
+async function buffersOver(w: CtsWorld, n: number): Promise<DescBuffer[]> {
+  const mem = (await drv(w)).mem;
+  if (w.params.device === 'entropy') {
+    const addr = await mem.alloc(16 * n);
+    return Array.from({ length: n }, (_, k) => ({ addr: addr + 16 * k, len: 16, write: true }));
+  }
+  if (n < 3) throw new Error('a blk request needs at least 3 descriptors (header, data, status)');
+  const hdr = await mem.alloc(16, 16);
+  await mem.write(hdr, encodeReqHeader(VIRTIO_BLK_T.IN, 0n));
+  const data = await mem.alloc(SECTOR_SIZE, 16);
+  const pieces = n - 2;
+  const base = Math.floor(SECTOR_SIZE / pieces);
+  const bufs: DescBuffer[] = [{ addr: hdr, len: 16, write: false }];
+  let off = 0;
+  for (let k = 0; k < pieces; k++) {
+    const len = k + 1 < pieces ? base : SECTOR_SIZE - off;
+    bufs.push({ addr: data + off, len, write: true });
+    off += len;
+  }
+  bufs.push({ addr: await mem.alloc(1), len: 1, write: true });
+  return bufs;
+}
+
+When('the driver submits {int} requests over {int} descriptors one after another', async function (this: CtsWorld, n: number, descs: number) {
+  // A request the device did not use keeps its descriptors: stop there (the ring may have
+  // no room left), the Then step reports it.
+  for (let i = 0; i < n; i++) {
+    const r = await submit(this, { bufs: await buffersOver(this, descs) });
+    if (!r.elem) break;
+  }
+});
+
+When('the driver submits a request whose descriptor list fills the whole ring', async function (this: CtsWorld) {
+  await submit(this, { bufs: await buffersOver(this, packedVq(this).size) });
+});
+
+When('the driver submits {int} requests over {int} descriptors with the Buffer ID only in the last descriptor', async function (this: CtsWorld, n: number, descs: number) {
+  // The other descriptors carry 0xffff, never a Buffer ID in flight.
+  for (let i = 0; i < n; i++) await submit(this, { bufs: await buffersOver(this, descs), packedAdd: { idInLastOnly: true } });
+});
+
+// ---- a descriptor whose AVAIL bit did not change for this lap ---------------------------
+
+When('the driver writes a descriptor flagged available for the other lap and notifies the device', async function (this: CtsWorld) {
+  const q = packedVq(this);
+  const d = await drv(this);
+  // The ring is in its first lap (wrap counter 1): AVAIL=0 USED=1 makes a descriptor
+  // available only in a lap with wrap counter 0, so the AVAIL bit has not changed yet.
+  const pos = q.availPosition();
+  if (pos.wrap !== 1) throw new Error('expected the ring in its first lap');
+  const buf = await d.mem.alloc(64);
+  const desc: PackedDesc = { addr: BigInt(buf), len: 64, id: 0, flags: VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_USED };
+  await q.writeDescRaw(pos.off, desc);
+  await q.notify();
+  await settle(this);
+  S(this).seen.otherLap = { off: pos.off, desc, after: await q.readDesc(pos.off), status: await d.transport.getStatus() };
+});
+
+Then('the device has not used that descriptor', function (this: CtsWorld) {
+  const { off, desc, after, status } = S(this).seen.otherLap as { off: number; desc: PackedDesc; after: PackedDesc; status: number };
+  const same = after.addr === desc.addr && after.len === desc.len && after.id === desc.id && after.flags === desc.flags;
+  // Untouched but in error: the notification (with nothing available) is what it objected
+  // to — the spurious-notification clause's business, not this one's.
+  if (same && (status & DEVICE_NEEDS_RESET)) inconclusive(`the device set DEVICE_NEEDS_RESET on the notification (status ${formatStatus(status)}), so what it would do with the descriptor cannot be observed`);
+  expect(this, same, `descriptor ${off} untouched (${descText(desc)})`, `descriptor ${off} now ${descText(after)}`);
+});
+
+When('the driver then submits a request', async function (this: CtsWorld) {
+  // The driver's own bookkeeping still has the position free: it writes it properly now.
+  await submit(this);
+});
+
+// ---- IN_ORDER ---------------------------------------------------------------------------
+
+When('the driver makes {int} requests available and notifies the device once', async function (this: CtsWorld, n: number) {
+  const q = packedVq(this);
+  const ids: number[] = [];
+  for (let i = 0; i < n; i++) ids.push(await q.add(await probeBuffers(this)));
+  await q.kick({ force: true });
+  await settle(this);
+  // The used descriptors as the device wrote them, in ring order (first lap: wrap 1).
+  const ring = await q.readDescTable();
+  const used: number[] = [];
+  for (let off = 0; off < q.size; off++) {
+    const d = decodePackedDesc(ring, off * PDESC_SIZE);
+    if (isUsed(d.flags, 1)) used.push(ids.indexOf(d.id));
+  }
+  // And the driver's view: every request comes back (a batch counts each of its buffers).
+  const back: number[] = [];
+  try {
+    for (let i = 0; i < n; i++) back.push((await q.waitUsed(usedWaitMs(this), { validate: false })).id);
+  } catch (e) {
+    if ((e as { wedged?: boolean }).wedged !== true) throw e;
+  }
+  S(this).seen.inOrder = { ids, used, back };
+});
+
+Then('the used descriptors name the requests in the order they were made available', function (this: CtsWorld) {
+  const { ids, used, back } = S(this).seen.inOrder as { ids: number[]; used: number[]; back: number[] };
+  if (used.length === 0 || back.length < ids.length) inconclusive(`the device used ${back.length} of ${ids.length} requests, so their order cannot be observed`);
+  // Request k (0-based, made available k-th) may close a batch only after every earlier one.
+  const ok = used.every((k, i) => k >= 0 && (i === 0 || k > used[i - 1]!));
+  expect(this, ok, 'used descriptors in ring order naming requests in increasing order (a batch names its last)',
+    `used descriptors name requests ${used.map((k) => (k < 0 ? '?' : String(k + 1))).join(', ')} in ring order`);
+});
+
+// ---- a used descriptor is complete when its flags flip (reference emulator only) ---------
+
+interface UsedWriteSeen { step: UsedWriteStep; used: boolean; id: number; len: number }
+
+Given('the driver watches every write of a used descriptor', async function (this: CtsWorld) {
+  // Only the reference emulator reports the individual writes of a used descriptor; on
+  // another target a driver cannot see in between them.
+  if (this.params.target !== 'reference') inconclusive('only the reference emulator reports each write of a used descriptor');
+  const watch: { desc?: number; mem?: { read(a: number, l: number): Promise<Uint8Array> }; seen: UsedWriteSeen[] } = { seen: [] };
+  const hooks: PackedDeviceHooks = {
+    onUsedWrite: async (step, pos) => {
+      if (watch.desc === undefined || !watch.mem) return;
+      // What a driver polling the ring at this instant reads.
+      const d = decodePackedDesc(await watch.mem.read(watch.desc + PDESC_SIZE * pos.off, PDESC_SIZE), 0);
+      watch.seen.push({ step, used: isUsed(d.flags, pos.wrap), id: d.id, len: d.len });
+    },
+  };
+  // The World starts its target through the factory; this scenario's target is a reference
+  // target with the hooks (same parameters), then the factory in use is put back. A target
+  // the Before hook already started (to read device_feature for @requires) is replaced.
+  if (this.hasTarget) await this.closeTarget({ reusable: false });
+  const previous = getTargetFactory();
+  setTargetFactory(async (p, o) => createReferenceTarget({
+    device: p.device, transport: p.transport, defect: p.defect, timeoutScale: p.timeoutScale, blk: o.blk, packedHooks: hooks,
+  }));
+  try {
+    watch.mem = (await this.target()).mem;
+  } finally {
+    setTargetFactory(previous);
+  }
+  S(this).seen.usedWrites = watch;
+});
+
+When('the driver makes a request whose used len differs from its first descriptor\'s length', async function (this: CtsWorld) {
+  const watch = S(this).seen.usedWrites as { desc?: number; seen: UsedWriteSeen[] };
+  watch.desc = packedVq(this).desc;
+  // entropy: a 2000-byte buffer (the device writes at most 1024 bytes per request here, or
+  // fewer); blk: a read whose header descriptor (16 bytes) heads the list, used len 513.
+  const mem = (await drv(this)).mem;
+  const bufs = this.params.device === 'entropy' ? [{ addr: await mem.alloc(2000), len: 2000, write: true }] : undefined;
+  requireUsed(await submit(this, bufs ? { bufs } : {}));
+});
+
+Then('whenever the descriptor showed USED it held its final Buffer ID and len', function (this: CtsWorld) {
+  const watch = S(this).seen.usedWrites as { seen: UsedWriteSeen[] };
+  const r = S(this).submitted.at(-1)!;
+  const elem = requireUsed(r);
+  if (watch.seen.length === 0) inconclusive('no write of a used descriptor was reported');
+  const bad = watch.seen.filter((x) => x.used && (x.id !== elem.id || x.len !== elem.len));
+  expect(this, bad.length === 0, `id ${elem.id} and len ${elem.len} in place whenever USED showed`,
+    bad.map((x) => `after the ${x.step} write: USED with id ${x.id} len ${x.len}`).join('; '));
+});
+
+// ---- notification suppression ------------------------------------------------------------
+
+const EVENT_FLAGS: Record<string, number> = {
+  RING_EVENT_FLAGS_ENABLE, RING_EVENT_FLAGS_DISABLE, RING_EVENT_FLAGS_DESC,
+};
+const flagName = (f: number): string => Object.keys(EVENT_FLAGS).find((k) => EVENT_FLAGS[k] === f) ?? hex(f);
+
+When('the driver sets the driver event suppression flags to {word} and submits a request', async function (this: CtsWorld, name: string) {
+  const f = EVENT_FLAGS[name];
+  if (f === undefined) throw new Error(`unknown event flags ${name}`);
+  await packedVq(this).setDriverEvent({ flags: f });
+  await submit(this);
+});
+
+When('the driver sets RING_EVENT_FLAGS_DESC {int} descriptors past the next {int} requests and submits them one at a time', async function (this: CtsWorld, gap: number, n: number) {
+  const q = packedVq(this);
+  const per = (await probeBuffers(this)).length;
+  // An event position none of the n requests' used descriptors reach.
+  const ev = advance(q.usedPosition(), n * per + gap, q.size);
+  S(this).seen.mark = S(this).submitted.length;
+  for (let i = 0; i < n; i++) {
+    await q.setDriverEvent({ flags: RING_EVENT_FLAGS_DESC, off: ev.off, wrap: ev.wrap });
+    await submit(this);
+  }
+});
+
+Then('the device has sent no used buffer notification for those requests', function (this: CtsWorld) {
+  const mark = S(this).seen.mark as number;
+  const rs: Submitted[] = S(this).submitted.slice(mark);
+  rs.forEach((r) => requireUsed(r));
+  const counts = rs.map((r) => r.notifications);
+  expect(this, counts.every((c) => c === 0), `no notification for the ${rs.length} requests before the event descriptor`, `notifications ${counts.join(', ')}`);
+});
+
+Then('the device event suppression flags were RING_EVENT_FLAGS_ENABLE or RING_EVENT_FLAGS_DISABLE every time the driver looked', function (this: CtsWorld) {
+  const f = S(this).submitted.map((r) => r.usedFlags);
+  expect(this, f.every((x) => x === RING_EVENT_FLAGS_ENABLE || x === RING_EVENT_FLAGS_DISABLE),
+    'device event flags ENABLE (0) or DISABLE (1)', `device event flags ${f.map(flagName).join(', ')}`);
+});
