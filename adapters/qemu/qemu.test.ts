@@ -10,6 +10,9 @@ import { MMIO, MMIO_MAGIC_VALUE } from '../../virtio/mmio.ts';
 import { createQemuTarget, probeQemu, type QemuTarget } from './index.ts';
 import { liveQemuCount } from './process.ts';
 import { TargetWedgedError } from './qtest.ts';
+import { openDriver } from '../../driver/index.ts';
+import type { SplitRingDriver } from '../../virtio/split-ring-driver.ts';
+import { VIRTIO_F, bit } from '../../virtio/features.ts';
 
 const probe = await probeQemu();
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -168,6 +171,52 @@ describe.skipIf(!probe.available)(`real QEMU (${probe.available ? probe.version 
     await t.bus.write(b + MMIO.InterruptACK, 4, isr);
     await t.bus.settle();
     expect(await t.bus.irqLevel(t.location.irqLine)).toBe(false);
+  });
+
+  it('reset(): system_reset returns the machine to its just-started state (BARs, COMMAND, MSI-X, status) and the allocators start over', async () => {
+    const t = await start({ device: 'entropy', transport: 'pci' });
+    const dev = { bus: 0, device: 1, fn: 0 };
+    const bar4 = t.bus.allocMmio(0x4000);
+    await t.bus.pciConfigWrite(dev, 0x20, 4, bar4);
+    await t.bus.pciConfigWrite(dev, 0x04, 2, 0x7);
+    const msixCtl = 0x98 + 2; // MSI-X capability at 0x98 on QEMU 7.2's virtio-pci
+    await t.bus.pciConfigWrite(dev, msixCtl, 2, 0x8000);
+    await t.bus.write(bar4 + 0x14, 1, 0x3); // common cfg device_status: ACKNOWLEDGE|DRIVER
+    expect(await t.bus.read(bar4 + 0x14, 1)).toBe(0x3);
+    const a = await t.mem.alloc(64);
+    await t.mem.write(a, new Uint8Array(64).fill(0xee));
+    expect(t.resettable).toBe(true);
+    await t.reset();
+    expect(await t.bus.pciConfigRead(dev, 0x04, 2) & 0x7).toBe(0);
+    expect((await t.bus.pciConfigRead(dev, 0x20, 4)) & ~0xf).toBe(0);
+    expect(await t.bus.pciConfigRead(dev, msixCtl, 2) & 0x8000).toBe(0);
+    // Re-map and read the status again: the virtio device was reset too.
+    expect(t.bus.allocMmio(0x4000)).toBe(bar4);
+    await t.bus.pciConfigWrite(dev, 0x20, 4, bar4);
+    await t.bus.pciConfigWrite(dev, 0x04, 2, 0x7);
+    expect(await t.bus.read(bar4 + 0x14, 1)).toBe(0);
+    // Same addresses handed out again, zero-filled as the allocator promises.
+    const b = await t.mem.alloc(64);
+    expect(b).toBe(a);
+    expect([...await t.mem.read(b, 64)].every((x) => x === 0)).toBe(true);
+  });
+
+  it('diagnostics(): QEMU stderr since the start or the last reset; a resized disk cannot be reset for reuse', async () => {
+    const t = await start({ device: 'blk', transport: 'mmio' });
+    expect(t.diagnostics()).toBe('');
+    // QEMU 7.2 reports a chain ending in an INDIRECT descriptor with virtio_error() on stderr.
+    const drv = await openDriver(t);
+    await drv.ready({ features: bit(VIRTIO_F.VERSION_1) | bit(VIRTIO_F.INDIRECT_DESC) });
+    const vq = drv.queue(0) as SplitRingDriver;
+    const a = await t.mem.alloc(64);
+    await vq.addAndKick([{ addr: a, len: 16, write: false }, { addr: a + 16, len: 32, write: true }, { addr: a + 48, len: 1, write: true }], { indirect: 'tail', tailCount: 2 });
+    for (let i = 0; i < 100 && !t.diagnostics(); i++) await t.bus.settle();
+    expect(t.diagnostics()).toMatch(/qemu-system-x86_64: /);
+    await t.reset();
+    expect(t.diagnostics()).toBe('');
+    await t.changeConfig!();
+    expect(t.resettable).toBe(false);
+    await expect(t.reset()).rejects.toThrow(/resized/);
   });
 
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGKILL', 'uncaught'] as const) {
