@@ -122,6 +122,10 @@ export async function createVhostUserTarget(o: VhostUserTargetOptions): Promise<
   if (!!o.socket === !!o.spawn) throw new UsageError('vhost-user: give exactly one of --socket PATH or --spawn qemu-storage-daemon|dpdk-testpmd');
   if (o.spawn === 'qemu-storage-daemon' && o.device !== 'blk') throw new UsageError(`vhost-user: qemu-storage-daemon exports blk devices, not ${o.device}`);
   if (o.spawn === 'dpdk-testpmd' && o.device !== 'net') throw new UsageError(`vhost-user: dpdk-testpmd's net_vhost is a net device, not ${o.device}`);
+  // A running back-end's disk is what it is: a scenario asking for another cannot apply.
+  if (o.socket && o.blk && Object.values(o.blk).some((v) => v !== undefined)) {
+    throw new VhostUserNotApplicable(`vhost-user --socket: the back-end's disk options are fixed by whoever started it (asked for ${JSON.stringify(o.blk)})`);
+  }
   const scale = o.timeoutScale ?? 1;
   let backend: BackendProcess | undefined;
   let mem: SharedGuestMemory | undefined;

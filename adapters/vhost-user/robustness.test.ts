@@ -220,6 +220,13 @@ describe.skipIf(!nativeAvailable())('vhost-user adapter against a misbehaving ba
     }
   });
 
+  it('blk options with --socket (a running back-end) are NOT_APPLICABLE, before any connection', async () => {
+    start();
+    const e = await createVhostUserTarget({ socket: sock, device: 'blk', blk: { readOnly: true } }).then(() => undefined, (x: Error) => x);
+    expect(e?.name).toBe('NotApplicable');
+    expect(fake!.messages).toEqual([]);
+  });
+
   it('no back-end at the socket path → timeout error after the scaled connect wait', async () => {
     const e = await failure(createVhostUserTarget({ socket: join(dir, 'nobody.sock'), device: 'blk', timeoutScale: 0.01 * timeoutScale }));
     expect(e.message).toMatch(/no back-end listening/);
