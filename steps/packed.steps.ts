@@ -227,6 +227,7 @@ Then('the device has sent no used buffer notification for those requests', funct
 });
 
 Then('the device event suppression flags were RING_EVENT_FLAGS_ENABLE or RING_EVENT_FLAGS_DISABLE every time the driver looked', function (this: CtsWorld) {
+  S(this).submitted.forEach((r) => requireUsed(r));
   const f = S(this).submitted.map((r) => r.usedFlags);
   expect(this, f.every((x) => x === RING_EVENT_FLAGS_ENABLE || x === RING_EVENT_FLAGS_DISABLE),
     'device event flags ENABLE (0) or DISABLE (1)', `device event flags ${f.map(flagName).join(', ')}`);

@@ -287,11 +287,13 @@ Then('the device has sent no used buffer notification for requests {int} and {in
 });
 
 Then('the used ring flags were 0 or 1 every time the driver looked', function (this: CtsWorld) {
+  S(this).submitted.forEach((r) => requireUsed(r));
   const f = S(this).submitted.map((r) => r.usedFlags);
   expect(this, f.every((x) => x === 0 || x === 1), 'used flags 0 or 1', `used flags ${f.map((x) => hex(x)).join(', ')}`);
 });
 
 Then('the used ring flags were 0 every time the driver looked', function (this: CtsWorld) {
+  S(this).submitted.forEach((r) => requireUsed(r));
   const f = S(this).submitted.map((r) => r.usedFlags);
   expect(this, f.every((x) => x === 0), 'used flags 0', `used flags ${f.map((x) => hex(x)).join(', ')}`);
 });
