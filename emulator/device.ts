@@ -27,7 +27,7 @@ export interface ChainContext {
 
 /** A device type (entropy, blk): queues, feature bits, configuration, request handling. */
 export interface DeviceModel {
-  readonly type: Extract<DeviceType, 'entropy' | 'blk'>;
+  readonly type: Extract<DeviceType, 'entropy' | 'blk' | 'net'>;
   readonly deviceId: number;
   readonly numQueues: number;
   queueMaxSize(q: number): number;

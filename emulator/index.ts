@@ -4,6 +4,7 @@ import { VirtioDevice, type DeviceModel } from './device.ts';
 import { MmioWindow } from './mmio.ts';
 import { BlkModel, type BlkModelOptions } from './models/blk.ts';
 import { EntropyModel } from './models/entropy.ts';
+import { NetModel, type NetModelOptions } from './net/model.ts';
 import { PciFunction } from './pci.ts';
 import type { GuestRam } from './ram.ts';
 import type { PackedDeviceHooks } from '../virtio/packed-ring-device.ts';
@@ -17,15 +18,17 @@ export { MmioWindow } from './mmio.ts';
 export { GuestRam, DmaError } from './ram.ts';
 export { BlkModel } from './models/blk.ts';
 export { EntropyModel } from './models/entropy.ts';
+export { NetModel, type NetModelOptions, type NetWireState } from './net/model.ts';
 
 export interface EmulatedDeviceOptions {
-  device: 'entropy' | 'blk';
+  device: 'entropy' | 'blk' | 'net';
   transport: 'pci' | 'mmio';
   ram: GuestRam;
   defect?: string;
   /** MMIO only: where the register window sits. */
   mmioBase?: number;
   blk?: BlkModelOptions;
+  net?: NetModelOptions;
   /** Observers of the packed ring's used-descriptor writes (tests, monitors). */
   packedHooks?: PackedDeviceHooks;
 }
@@ -39,7 +42,7 @@ export interface EmulatedDevice {
 
 export function createDevice(o: EmulatedDeviceOptions): EmulatedDevice {
   const defects = new Defects(o.defect, o.device, o.transport);
-  const model = o.device === 'blk' ? new BlkModel(o.blk ?? {}, defects) : new EntropyModel();
+  const model = o.device === 'net' ? new NetModel(o.net ?? {}, defects) : o.device === 'blk' ? new BlkModel(o.blk ?? {}, defects) : new EntropyModel();
   const device = new VirtioDevice(model, o.ram, defects, o.transport);
   device.packedHooks = o.packedHooks;
   if (o.transport === 'pci') return { device, model, pci: new PciFunction(device, { ram: o.ram }) };

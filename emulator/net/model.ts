@@ -1,0 +1,389 @@
+// Reference network device (spec 5.1) with a wire the suite holds: frames injected on
+// the wire go to the driver's receive queues (after the receive filter and the queue
+// steering), frames the driver transmits are captured. Queues: receiveqN/transmitqN
+// pairs, then controlq (RX mode, MAC table and address, MQ pairs).
+// The receive path is device-initiated: buffers posted on a receiveq wait until a frame
+// arrives (DeviceModel.isReceiveQueue / receiveReady); frames arriving without buffers
+// wait in a bounded backlog per queue.
+import { bit, hasBit } from '../../virtio/features.ts';
+import { DEVICE_ID } from '../../virtio/ids.ts';
+import {
+  ETH_HLEN, NET_CONFIG, NET_CONFIG_SIZE, NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_RX,
+  VIRTIO_NET_ERR, VIRTIO_NET_F, VIRTIO_NET_HDR_F, VIRTIO_NET_HDR_GSO, VIRTIO_NET_OK, VIRTIO_NET_S_LINK_UP, controlq, decodeMacTables,
+  decodeNetHdr, encodeNetHdr, frameL4, isBroadcast, isMulticast, sameMac, IPPROTO_TCP, IPPROTO_UDP,
+} from '../../virtio/net.ts';
+import { PackedRingDevice, type DeviceRing } from '../../virtio/packed-ring-device.ts';
+import { RingError, type Chain } from '../../virtio/split-ring-device.ts';
+import { DEVICE_NEEDS_RESET, DRIVER_OK } from '../../virtio/status.ts';
+import type { ChainContext, DeviceModel, VirtioDevice } from '../device.ts';
+import type { Defects } from '../defects.ts';
+import { DmaError } from '../ram.ts';
+
+export const NET_QUEUE_SIZE = 256;
+export const DEFAULT_NET_MAC = new Uint8Array([0x52, 0x54, 0x00, 0xc7, 0x5a, 0x01]);
+export const DEFAULT_NET_PAIRS = 2;
+export const DEFAULT_NET_MTU = 4000;
+/** Frames waiting for receive buffers, per queue; older ones are dropped beyond it. */
+export const RX_BACKLOG = 256;
+/** What the small-mtu defect presents (and enforces): legal, but below the recommended 1280. */
+const SMALL_MTU = 576;
+/** Where the no-MRG_RXBUF split defect cuts a packet into a second buffer. */
+const SPLIT_AT = 1024;
+/** How much of each merged buffer the partial-fill defect leaves unused. */
+const PARTIAL_GAP = 12;
+/** Known virtio_net_hdr flag bits (5.1.6); anything else is ignored on transmit. */
+const KNOWN_TX_FLAGS = 0x7f;
+
+export interface NetModelOptions { mac?: Uint8Array; maxPairs?: number; mtu?: number }
+
+/** What the suite sees of the wire (adapters/types.ts NetWire). */
+export interface NetWireState {
+  sent: Uint8Array[];
+  dropped: number;
+}
+
+export class NetModel implements DeviceModel {
+  readonly type = 'net' as const;
+  readonly deviceId = DEVICE_ID.net;
+  readonly numQueues: number;
+  readonly maxPairs: number;
+  readonly permanentMac: Uint8Array;
+  readonly mtu: number;
+  /** Link state: the wire's, survives device resets. */
+  linkUp = true;
+  readonly wire: NetWireState = { sent: [], dropped: 0 };
+  private dev?: VirtioDevice;
+  // --- state a reset clears (5.1.9.5) ---
+  private mac: Uint8Array;
+  private configMac: Uint8Array;
+  private promisc = true;
+  private allmulti = false;
+  private unicast: Uint8Array[] = [];
+  private multicast: Uint8Array[] = [];
+  /** A MAC table received but not in force yet (late-table defect). */
+  private stagedTable?: { unicast: Uint8Array[]; multicast: Uint8Array[] };
+  private pairs = 1;
+  private mtuShift = 0;
+  private flow = 0;
+  private backlog: Uint8Array[][];
+  /** Merged receive: chains taken from a queue before a frame had enough room. */
+  private taken: Chain[][];
+  private lock: Promise<unknown> = Promise.resolve();
+
+  constructor(o: NetModelOptions, private readonly defects: Defects) {
+    this.maxPairs = o.maxPairs ?? DEFAULT_NET_PAIRS;
+    this.numQueues = 2 * this.maxPairs + 1;
+    this.permanentMac = (o.mac ?? DEFAULT_NET_MAC).slice(0, 6);
+    this.mtu = defects.on('net-mtu-below-1280') ? SMALL_MTU : (o.mtu ?? DEFAULT_NET_MTU);
+    this.mac = this.permanentMac.slice();
+    this.configMac = this.permanentMac.slice();
+    this.backlog = Array.from({ length: this.maxPairs }, () => []);
+    this.taken = Array.from({ length: this.maxPairs }, () => []);
+    this.reset();
+  }
+
+  attach(device: VirtioDevice): void { this.dev = device; }
+
+  queueMaxSize(q: number): number { return q < this.numQueues ? NET_QUEUE_SIZE : 0; }
+
+  offeredFeatures(): bigint {
+    const F = VIRTIO_NET_F;
+    let f = [F.CSUM, F.GUEST_CSUM, F.MAC, F.STATUS, F.MRG_RXBUF, F.CTRL_VQ, F.CTRL_RX, F.CTRL_MAC_ADDR, F.MQ, F.MTU]
+      .reduce((a, n) => a | bit(n), 0n);
+    if (this.defects.on('net-offers-mq-without-ctrl-vq')) f &= ~bit(F.CTRL_VQ);
+    if (this.defects.on('net-offers-rx-extra-without-ctrl-vq')) {
+      f &= ~(bit(F.CTRL_VQ) | bit(F.CTRL_RX) | bit(F.CTRL_MAC_ADDR) | bit(F.MQ));
+      f |= bit(F.CTRL_RX_EXTRA);
+    }
+    return f;
+  }
+
+  private negotiated(n: number): boolean { return hasBit(this.dev?.features ?? 0n, n); }
+
+  config(): Uint8Array {
+    const b = new Uint8Array(NET_CONFIG_SIZE);
+    const v = new DataView(b.buffer);
+    b.set(this.configMac, NET_CONFIG.mac[0]);
+    v.setUint16(NET_CONFIG.status[0], this.linkUp ? VIRTIO_NET_S_LINK_UP : 0, true);
+    v.setUint16(NET_CONFIG.max_virtqueue_pairs[0], this.defects.on('net-max-pairs-zero') ? 0 : this.maxPairs, true);
+    let mtu = this.defects.on('net-mtu-out-of-range') ? 60 : this.mtu;
+    if (this.defects.on('net-mtu-changes')) mtu += this.mtuShift;
+    v.setUint16(NET_CONFIG.mtu[0], mtu, true);
+    return b;
+  }
+
+  writeConfig(): void {
+    // Every net configuration field is read-only for the driver (5.1.4).
+  }
+
+  reset(): void {
+    this.mac = this.permanentMac.slice();
+    this.configMac = this.permanentMac.slice();
+    this.promisc = true;
+    this.allmulti = false;
+    if (!this.defects.on('net-mac-table-kept-after-reset')) { this.unicast = []; this.multicast = []; }
+    this.stagedTable = undefined;
+    this.pairs = this.defects.on('net-mq-spreads-at-start') ? this.maxPairs : 1;
+    this.backlog = Array.from({ length: this.maxPairs }, () => []);
+    this.taken = Array.from({ length: this.maxPairs }, () => []);
+  }
+
+  // --- the wire ------------------------------------------------------------------------
+
+  /** A frame arrives from the wire: filter, steer, deliver when buffers allow. */
+  async inject(frame: Uint8Array): Promise<void> {
+    if (!this.linkUp || !this.accepts(frame)) { this.wire.dropped++; return; }
+    const mtuOn = this.negotiated(VIRTIO_NET_F.MTU);
+    if (mtuOn && frame.length > this.mtu + ETH_HLEN && !this.defects.on('net-rx-exceeds-mtu')) { this.wire.dropped++; return; }
+    const pair = this.steer(frame);
+    const q = this.backlog[pair]!;
+    q.push(frame.slice());
+    if (q.length > RX_BACKLOG) { q.shift(); this.wire.dropped++; }
+    await this.drain(pair);
+  }
+
+  /** Link up/down (STATUS): the status field changes, a configuration change follows. */
+  setLink(up: boolean): void {
+    if (this.linkUp === up) return;
+    this.linkUp = up;
+    if (this.defects.on('net-mtu-changes')) this.mtuShift += 1000;
+    this.dev?.configChanged();
+  }
+
+  private accepts(frame: Uint8Array): boolean {
+    if (frame.length < ETH_HLEN) return false;
+    const dst = frame.subarray(0, 6);
+    const promisc = this.promisc && !this.defects.on('net-promisc-ignored');
+    if (promisc) return true;
+    if (this.defects.on('net-no-rx-filter')) return true;
+    if (isBroadcast(dst)) return true;
+    if (isMulticast(dst)) return (this.allmulti && !this.defects.on('net-allmulti-ignored')) || this.multicast.some((m) => sameMac(m, dst));
+    return sameMac(this.mac, dst) || this.unicast.some((m) => sameMac(m, dst));
+  }
+
+  /** Receive queue pair index (0-based): receiveq1 until VQ_PAIRS_SET asks for more. */
+  private steer(_frame: Uint8Array): number {
+    // The suite's frames have no flows to follow: spread round-robin over the active pairs.
+    const n = this.negotiated(VIRTIO_NET_F.MQ) ? Math.min(this.pairs, this.maxPairs) : 1;
+    return n <= 1 ? 0 : (this.flow++ % n);
+  }
+
+  // --- receive -------------------------------------------------------------------------
+
+  isReceiveQueue(q: number): boolean { return q < 2 * this.maxPairs && q % 2 === 0 && !this.isControlQueue(q); }
+
+  private isControlQueue(q: number): boolean {
+    return this.negotiated(VIRTIO_NET_F.CTRL_VQ) && q === controlq(this.negotiated(VIRTIO_NET_F.MQ), this.maxPairs);
+  }
+
+  async receiveReady(q?: number): Promise<void> {
+    if (q === undefined) { for (let p = 0; p < this.maxPairs; p++) await this.drain(p); return; }
+    await this.drain(q / 2);
+  }
+
+  /** Deliver backlogged frames of pair `pair` while its receiveq has room (one at a time per device). */
+  private drain(pair: number): Promise<void> {
+    const run = async (): Promise<void> => {
+      const dev = this.dev;
+      if (!dev) return;
+      const qs = dev.queues[2 * pair];
+      while (this.backlog[pair]!.length > 0) {
+        if (dev.status & DEVICE_NEEDS_RESET || !(dev.status & DRIVER_OK) || !qs?.enabled || !qs.ring) return;
+        const ring = qs.ring;
+        try {
+          const oldUsed = ring.usedIdx;
+          const done = await this.deliver(pair, ring, this.backlog[pair]![0]!);
+          if (!done) return;
+          this.backlog[pair]!.shift();
+          await ring.suppressNotifications(false);
+          if (ring.usedIdx !== oldUsed && await ring.shouldNotify(oldUsed)) dev.irq.queue(2 * pair);
+        } catch (e) {
+          if (e instanceof RingError || e instanceof DmaError) { dev.needsReset(e.message); return; }
+          throw e;
+        }
+      }
+    };
+    const p = this.lock.then(run, run);
+    this.lock = p.catch(() => undefined);
+    return p;
+  }
+
+  /** Put one frame into receive buffers; false when the queue has not enough of them yet. */
+  private async deliver(pair: number, ring: DeviceRing, frame: Uint8Array): Promise<boolean> {
+    const mrg = this.negotiated(VIRTIO_NET_F.MRG_RXBUF);
+    const total = NET_HDR_SIZE + frame.length;
+    const hdr = this.rxHeader(frame);
+    if (!mrg && !this.defects.on('net-splits-without-mrg-rxbuf')) {
+      const chain = await ring.pop();
+      if (!chain) return false;
+      if (chain.writableLen < total) {
+        // Too small for the packet (the driver's fault, 5.1.9.3.1): drop it, give the buffer back empty.
+        this.wire.dropped++;
+        await ring.push(chain.head, 0);
+        return true;
+      }
+      hdr.num_buffers = this.defects.on('net-num-buffers-zero') ? 0 : 1;
+      await ring.writeAt(chain, 0, concat(encodeNetHdr(hdr), frame));
+      await ring.push(chain.head, total);
+      return true;
+    }
+    // Merged (or, under a defect, split without MRG_RXBUF): as many buffers as it takes.
+    const cap = (c: Chain): number => {
+      if (!mrg) return Math.min(c.writableLen, SPLIT_AT);
+      return this.defects.on('net-mrg-partial-fill') ? Math.max(1, c.writableLen - PARTIAL_GAP) : c.writableLen;
+    };
+    const chains = this.taken[pair]!;
+    let room = chains.reduce((s, c) => s + cap(c), 0);
+    while (room < total) {
+      const c = await ring.pop();
+      if (!c) return false; // keep what was taken until more buffers come
+      chains.push(c);
+      room += cap(c);
+    }
+    // The first cap(c) bytes of each buffer, in order, until the packet is placed.
+    const bytes = concat(encodeNetHdr(hdr), frame);
+    const used: Array<{ id: number; len: number }> = [];
+    let off = 0;
+    for (const c of chains) {
+      if (off >= total) break;
+      const n = Math.min(cap(c), total - off);
+      used.push({ id: c.head, len: n });
+      off += n;
+    }
+    const extra = chains.splice(used.length); // not needed after all: kept for the next frame
+    this.taken[pair] = extra;
+    const numBuffers = this.defects.on('net-mrg-num-buffers-one') ? 1 : used.length;
+    bytes.set(encodeNetHdr({ ...hdr, num_buffers: numBuffers }), 0);
+    off = 0;
+    for (const [i, u] of used.entries()) {
+      await ring.writeAt(chains[i]!, 0, bytes.subarray(off, off + u.len));
+      off += u.len;
+    }
+    // All buffers of one packet become used together (the packed ring writes the first last).
+    if (ring instanceof PackedRingDevice) await ring.pushMulti(used);
+    else for (const u of used) await ring.push(u.id, u.len);
+    return true;
+  }
+
+  private rxHeader(frame: Uint8Array): { flags: number; gso_type: number; num_buffers: number } {
+    let flags = 0;
+    let gso: number = VIRTIO_NET_HDR_GSO.NONE;
+    if (this.defects.on('net-rx-data-valid-without-guest-csum')) flags |= VIRTIO_NET_HDR_F.DATA_VALID;
+    if (this.defects.on('net-rx-gso-from-frame')) {
+      const l4 = frameL4(frame);
+      if (l4?.proto === IPPROTO_TCP) gso = l4.v6 ? VIRTIO_NET_HDR_GSO.TCPV6 : VIRTIO_NET_HDR_GSO.TCPV4;
+      else if (l4?.proto === IPPROTO_UDP) gso = VIRTIO_NET_HDR_GSO.UDP;
+    }
+    return { flags, gso_type: gso, num_buffers: 1 };
+  }
+
+  // --- transmit and control ------------------------------------------------------------
+
+  async process(q: number, ctx: ChainContext): Promise<number> {
+    if (this.isControlQueue(q)) return this.control(ctx);
+    if (q < 2 * this.maxPairs && q % 2 === 1) return this.transmit(ctx);
+    throw new RingError(`net: buffers on queue ${q}, which is neither a transmitq nor the controlq`);
+  }
+
+  private async transmit({ ring, chain }: ChainContext): Promise<number> {
+    const all = await ring.readAll(chain);
+    if (all.length < NET_HDR_SIZE) { this.wire.dropped++; return 0; }
+    const hdr = decodeNetHdr(all);
+    let frame = all.slice(NET_HDR_SIZE);
+    if (hdr.flags & ~KNOWN_TX_FLAGS && this.defects.on('net-tx-drops-unknown-flags')) { this.wire.dropped++; return 0; }
+    if (this.defects.on('net-tx-drops-bad-checksum') && !(hdr.flags & VIRTIO_NET_HDR_F.NEEDS_CSUM) && !ipv4HeaderChecksumOk(frame)) {
+      this.wire.dropped++;
+      return 0;
+    }
+    const needsCsum = (hdr.flags & VIRTIO_NET_HDR_F.NEEDS_CSUM) !== 0 && this.negotiated(VIRTIO_NET_F.CSUM);
+    const csumAnyway = this.defects.on('net-tx-csum-without-needs-csum') && (hdr.csum_start !== 0 || hdr.csum_offset !== 0);
+    if (needsCsum || csumAnyway) applyChecksum(frame, hdr.csum_start, hdr.csum_offset);
+    if (this.defects.on('net-tx-truncates-at-1514') && frame.length > 1514) frame = frame.slice(0, 1514);
+    if (this.linkUp) this.wire.sent.push(frame);
+    else this.wire.dropped++;
+    return 0;
+  }
+
+  private async control({ ring, chain }: ChainContext): Promise<number> {
+    if (chain.writableLen < 1) throw new RingError('net control command without room for the ack byte');
+    const cmd = await ring.readAll(chain);
+    let ack = VIRTIO_NET_ERR;
+    if (cmd.length >= 2) ack = this.command(cmd[0]!, cmd[1]!, cmd.subarray(2));
+    await ring.writeAt(chain, 0, new Uint8Array([ack]));
+    return 1;
+  }
+
+  private command(cls: number, cmd: number, data: Uint8Array): number {
+    // A table staged by the late-table defect takes effect only with the next command.
+    const staged = this.stagedTable;
+    if (staged) { this.unicast = staged.unicast; this.multicast = staged.multicast; this.stagedTable = undefined; }
+    const F = VIRTIO_NET_F;
+    switch (cls) {
+      case VIRTIO_NET_CTRL.RX: {
+        if (!this.negotiated(F.CTRL_RX) || data.length < 1 || data[0]! > 1) return VIRTIO_NET_ERR;
+        const on = data[0] === 1;
+        if (cmd === VIRTIO_NET_CTRL_RX.PROMISC) { this.promisc = on; return VIRTIO_NET_OK; }
+        if (cmd === VIRTIO_NET_CTRL_RX.ALLMULTI) {
+          if (this.defects.on('net-ctrl-rx-allmulti-err')) return VIRTIO_NET_ERR;
+          this.allmulti = on;
+          return VIRTIO_NET_OK;
+        }
+        return VIRTIO_NET_ERR; // ALLUNI, NOMULTI, NOUNI, NOBCAST need CTRL_RX_EXTRA (not offered)
+      }
+      case VIRTIO_NET_CTRL.MAC: {
+        if (cmd === VIRTIO_NET_CTRL_MAC.TABLE_SET && this.negotiated(F.CTRL_RX)) {
+          const t = decodeMacTables(data);
+          if (!t) return VIRTIO_NET_ERR;
+          if (this.defects.on('net-mac-table-late')) this.stagedTable = t;
+          else { this.unicast = t.unicast; this.multicast = t.multicast; }
+          return VIRTIO_NET_OK;
+        }
+        if (cmd === VIRTIO_NET_CTRL_MAC.ADDR_SET && this.negotiated(F.CTRL_MAC_ADDR)) {
+          if (data.length !== 6) return VIRTIO_NET_ERR;
+          this.mac = data.slice(0, 6);
+          if (this.negotiated(F.MAC) && !this.defects.on('net-mac-addr-config-stale')) this.configMac = this.mac.slice();
+          return VIRTIO_NET_OK;
+        }
+        return VIRTIO_NET_ERR;
+      }
+      case VIRTIO_NET_CTRL.MQ: {
+        if (cmd !== VIRTIO_NET_CTRL_MQ.VQ_PAIRS_SET || !this.negotiated(F.MQ) || data.length < 2) return VIRTIO_NET_ERR;
+        const n = data[0]! | (data[1]! << 8);
+        if (n < 1 || n > this.maxPairs) return VIRTIO_NET_ERR;
+        if (!(this.defects.on('net-mq-shrink-ignored') && n < this.pairs)) this.pairs = n;
+        return VIRTIO_NET_OK;
+      }
+      default:
+        return VIRTIO_NET_ERR;
+    }
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a, 0);
+  out.set(b, a.length);
+  return out;
+}
+
+/** Ones' complement sum from `start` to the end, stored at start + offset (5.1.6.2). */
+function applyChecksum(frame: Uint8Array, start: number, offset: number): void {
+  if (start >= frame.length || start + offset + 2 > frame.length) return;
+  frame[start + offset] = 0; frame[start + offset + 1] = 0;
+  let sum = 0;
+  for (let i = start; i < frame.length; i += 2) sum += (frame[i]! << 8) | (frame[i + 1] ?? 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  const c = ~sum & 0xffff;
+  frame[start + offset] = c >> 8; frame[start + offset + 1] = c & 0xff;
+}
+
+/** Is this an IPv4 frame whose header checksum is right? Non-IPv4 frames count as right. */
+function ipv4HeaderChecksumOk(frame: Uint8Array): boolean {
+  const l4 = frameL4(frame);
+  if (!l4 || l4.v6) return true;
+  const ihl = (frame[ETH_HLEN]! & 0xf) * 4;
+  let sum = 0;
+  for (let i = 0; i < ihl; i += 2) sum += (frame[ETH_HLEN + i]! << 8) | frame[ETH_HLEN + i + 1]!;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return sum === 0xffff;
+}
