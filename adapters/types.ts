@@ -53,5 +53,22 @@ export interface Target {
   readonly location: DeviceLocation;
   /** Multiply every wait by this factor (--timeout-scale). */
   readonly timeoutScale: number;
+  /** Console devices: the host end of the ports, which the suite owns. */
+  readonly console?: ConsoleHostSide;
   close(): Promise<void>;
+}
+
+/**
+ * The host side of a console device (reference: in-process; QEMU: chardev sockets the
+ * suite owns). Port numbers are the device's (0 = the first port).
+ */
+export interface ConsoleHostSide {
+  /** Send bytes toward the driver on `port`. */
+  inject(port: number, data: Uint8Array): Promise<void>;
+  /** Bytes the driver sent on `port` since the last call (what has arrived so far). */
+  received(port: number): Uint8Array;
+  /** Bytes written through emerg_wr since the last call (empty where the target cannot show them). */
+  emergency(): Uint8Array;
+  /** Hot-unplug `port`, where the target can. */
+  unplug?(port: number): Promise<void>;
 }

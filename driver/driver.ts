@@ -2,6 +2,7 @@
 // step can be skipped, stopped before, or done differently on purpose.
 import type { GuestMemory, Target } from '../adapters/types.ts';
 import { VIRTIO_BLK_F } from '../virtio/blk.ts';
+import { VIRTIO_CONSOLE_F } from '../virtio/console.ts';
 import { VIRTIO_F, bit, dropUnsatisfied, hasBit } from '../virtio/features.ts';
 import { DEVICE_ID, type DeviceType } from '../virtio/ids.ts';
 import { ACKNOWLEDGE, DRIVER, DRIVER_OK, FEATURES_OK, formatStatus } from '../virtio/status.ts';
@@ -32,12 +33,14 @@ export class RingNotOfferedError extends DriverError {
 }
 
 /** What the suite's driver understands per device type (the default accepted set ∩ offered). */
-export const SUPPORTED_FEATURES: Record<'entropy' | 'blk', bigint> = {
+export const SUPPORTED_FEATURES: Record<'entropy' | 'blk' | 'console', bigint> = {
   entropy: bit(VIRTIO_F.VERSION_1) | bit(VIRTIO_F.INDIRECT_DESC) | bit(VIRTIO_F.EVENT_IDX),
   blk: bit(VIRTIO_F.VERSION_1) | bit(VIRTIO_F.INDIRECT_DESC) | bit(VIRTIO_F.EVENT_IDX)
     | [VIRTIO_BLK_F.SIZE_MAX, VIRTIO_BLK_F.SEG_MAX, VIRTIO_BLK_F.GEOMETRY, VIRTIO_BLK_F.RO, VIRTIO_BLK_F.BLK_SIZE,
       VIRTIO_BLK_F.FLUSH, VIRTIO_BLK_F.TOPOLOGY, VIRTIO_BLK_F.CONFIG_WCE, VIRTIO_BLK_F.DISCARD,
       VIRTIO_BLK_F.WRITE_ZEROES].reduce((f, n) => f | bit(n), 0n),
+  console: bit(VIRTIO_F.VERSION_1) | bit(VIRTIO_F.INDIRECT_DESC) | bit(VIRTIO_F.EVENT_IDX)
+    | bit(VIRTIO_CONSOLE_F.SIZE) | bit(VIRTIO_CONSOLE_F.MULTIPORT) | bit(VIRTIO_CONSOLE_F.EMERG_WRITE),
 };
 
 export type InitStep = 'ACKNOWLEDGE' | 'DRIVER' | 'FEATURES_OK' | 'queues' | 'DRIVER_OK';
@@ -113,7 +116,7 @@ export class Driver {
   /** Offered ∩ supported for this device type, with features lacking a prerequisite dropped. */
   async defaultFeatures(offered: bigint): Promise<bigint> {
     const type = await this.deviceType();
-    const supported = type === 'entropy' || type === 'blk' ? SUPPORTED_FEATURES[type] : bit(VIRTIO_F.VERSION_1);
+    const supported = type === 'entropy' || type === 'blk' || type === 'console' ? SUPPORTED_FEATURES[type] : bit(VIRTIO_F.VERSION_1);
     return dropUnsatisfied(type ?? 'entropy', offered & supported);
   }
 

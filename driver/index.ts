@@ -14,6 +14,10 @@ export { CANARY_A, CANARY_B, countChanged, fillCanary, writtenExtent } from './c
 export { splitBuffer, splitBySizes } from './layout.ts';
 export { entropyRequest, type EntropyRequestOptions, type EntropyResult } from './entropy.ts';
 export {
+  ConsoleDriver, consoleFeatures, readConsoleConfig, writeEmergency, type ConsoleConfig, type ConsoleOpenOptions,
+  type ConsoleReceived, type ConsoleSent, type PendingSend,
+} from './console.ts';
+export {
   blkDiscard, blkFlush, blkGetId, blkIdString, blkRead, blkRequest, blkWrite, blkWriteZeroes, readBlkConfig,
   type BlkConfig, type BlkLayout, type BlkRequest, type BlkResult, type BlkSegment,
 } from './blk.ts';

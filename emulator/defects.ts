@@ -5,7 +5,7 @@
 // against the defect of its clause (tests/defect-matrix.test.ts).
 
 /** 'net': reserved for the multi-buffer defect until a net model lands (no device here takes it). */
-export type DefectDevice = 'entropy' | 'blk' | 'net';
+export type DefectDevice = 'entropy' | 'blk' | 'net' | 'console';
 export type DefectTransport = 'pci' | 'mmio';
 export type DefectRing = 'split' | 'packed';
 
@@ -91,6 +91,10 @@ export const CLAUSE = {
   blkUnknownFlags: 'dev/blk/device-operation#f5fd7678',
   blkDiscardUnmap: 'dev/blk/device-operation#15b3fd2f',
   blkWriteZeroes: 'dev/blk/device-operation#6511626b',
+  consoleEmergWrite: 'dev/console/device-initialization#bc247ee6',
+  consoleEmergLowByte: 'dev/console/device-initialization#6e2ce757',
+  consoleDeviceAdd: 'dev/console/device-operation/multiport-device-operation#357d7cc1',
+  consoleDeviceRemove: 'dev/console/device-operation/multiport-device-operation#7161049f',
   // Packed virtqueues (2.8.12, 2.8.15, 2.8.18) and IN_ORDER (6.2).
   packedAvailChanged: 'dev/core/packed-virtqueues/the-virtqueue-descriptor-table#20c57546',
   packedWriteReadable: 'dev/core/packed-virtqueues/the-virtqueue-descriptor-table#8d43643a',
@@ -157,7 +161,7 @@ export const DEFECTS: readonly DefectInfo[] = [
   { name: 'no-version-1', clause: CLAUSE.version1, devices: BOTH,
     summary: 'does not offer VIRTIO_F_VERSION_1 (but accepts a driver with or without it)' },
   // --- device status, reset, configuration -----------------------------------------
-  { name: 'consumes-before-driver-ok', clause: CLAUSE.beforeDriverOk, devices: BOTH,
+  { name: 'consumes-before-driver-ok', clause: CLAUSE.beforeDriverOk, devices: [...BOTH, 'console'],
     summary: 'processes available buffers on a notification before DRIVER_OK' },
   { name: 'notifies-before-driver-ok', clause: CLAUSE.beforeDriverOk, devices: BOTH,
     summary: 'sends a used buffer notification for a notification before DRIVER_OK (without using the buffer)' },
@@ -168,10 +172,10 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'after a reset from a non-zero status, device status keeps reading the old value' },
   { name: 'works-after-reset', clause: CLAUSE.afterReset, devices: BOTH,
     summary: 'keeps the virtqueues of before a reset and uses them (and notifies) on a notification' },
-  { name: 'config-unreadable-before-features-ok', clause: CLAUSE.configBeforeFeaturesOk, devices: BLK,
+  { name: 'config-unreadable-before-features-ok', clause: CLAUSE.configBeforeFeaturesOk, devices: [...BLK, 'console'],
     summary: 'device-specific configuration reads 0 until FEATURES_OK is set' },
   // --- descriptor table, framing, indirect -----------------------------------------
-  { name: 'writes-device-readable-buffer', clause: CLAUSE.writeReadable, devices: BLK, rings: SPLIT,
+  { name: 'writes-device-readable-buffer', clause: CLAUSE.writeReadable, devices: [...BLK, 'console'], rings: SPLIT,
     summary: 'zero-fills the device-readable buffers of a request after reading them' },
   { name: 'writes-descriptor-table', clause: CLAUSE.writeDescTable, devices: BOTH, rings: SPLIT,
     summary: 'clears the flags of the head descriptor of each chain it uses' },
@@ -295,6 +299,24 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'discard with the unmap flag set completes with VIRTIO_BLK_S_OK instead of VIRTIO_BLK_S_UNSUPP' },
   { name: 'blk-write-zeroes-not-zero', clause: CLAUSE.blkWriteZeroes, devices: BLK,
     summary: 'write zeroes with unmap set deallocates nothing and leaves the old data readable' },
+  // --- console (emulator/console/model.ts) ---------------------------------------------
+  { name: 'console-emerg-wr-needs-driver-ok', clause: CLAUSE.consoleEmergWrite, devices: ['console'],
+    summary: 'ignores writes to emerg_wr until DRIVER_OK is set' },
+  { name: 'console-emerg-wr-high-byte', clause: CLAUSE.consoleEmergLowByte, devices: ['console'],
+    summary: 'outputs the highest byte written to emerg_wr instead of the lower one' },
+  { name: 'console-adds-port-twice', clause: CLAUSE.consoleDeviceAdd, devices: ['console'],
+    summary: 'answers DEVICE_READY with two DEVICE_ADD messages for port 1' },
+  { name: 'console-adds-port-beyond-max', clause: CLAUSE.consoleDeviceAdd, devices: ['console'],
+    summary: 'answers DEVICE_READY with a DEVICE_ADD for port max_nr_ports too' },
+  { name: 'console-readds-port-on-port-ready', clause: CLAUSE.consoleDeviceAdd, devices: ['console'],
+    summary: 'answers PORT_READY with another DEVICE_ADD for that port before its CONSOLE_PORT/PORT_NAME/PORT_OPEN' },
+  { name: 'console-removes-unannounced-port', clause: CLAUSE.consoleDeviceRemove, devices: ['console'],
+    summary: 'sends DEVICE_REMOVE for a port unplugged before the driver was told about it with DEVICE_ADD' },
+  // The used len of a transmit buffer counts bytes written into it: none.
+  { name: 'console-tx-used-len-total', clause: CLAUSE.usedLen, devices: ['console'],
+    summary: 'uses transmit buffers with their whole length as used len although it writes nothing into them' },
+  { name: 'console-rx-len-overstated', clause: CLAUSE.usedLen, devices: ['console'],
+    summary: 'uses receive buffers with their whole length as used len however few bytes it wrote' },
   // --- net (emulator/net/model.ts) -------------------------------------------------------
   { name: 'net-max-pairs-zero', clause: CLAUSE.netMaxPairs, devices: NET,
     summary: 'offers VIRTIO_NET_F_MQ with max_virtqueue_pairs 0' },

@@ -27,7 +27,7 @@ export interface ChainContext {
 
 /** A device type (entropy, blk): queues, feature bits, configuration, request handling. */
 export interface DeviceModel {
-  readonly type: Extract<DeviceType, 'entropy' | 'blk' | 'net'>;
+  readonly type: Extract<DeviceType, 'entropy' | 'blk' | 'net' | 'console'>;
   readonly deviceId: number;
   readonly numQueues: number;
   queueMaxSize(q: number): number;
@@ -39,6 +39,16 @@ export interface DeviceModel {
   /** Handle one chain of queue `q`; returns the number of bytes written (used len). */
   process(q: number, ctx: ChainContext): Promise<number>;
   reset(): void;
+  /**
+   * Receive queues (console, net): the device fills their buffers when it has data, not
+   * when they arrive. A notification (or DRIVER_OK) on such a queue only calls
+   * receiveReady; the model then uses buffers with VirtioDevice.fillBuffer.
+   */
+  isReceiveQueue?(q: number): boolean;
+  /** Buffers may be usable now: a notification on receive queue `q`, or DRIVER_OK (q undefined). */
+  receiveReady?(q?: number): Promise<void>;
+  /** Called once with the device the model runs in (fillBuffer, configChanged). */
+  attach?(device: VirtioDevice): void;
 }
 
 /** Where a transport receives the device's interrupt requests. */
@@ -96,6 +106,7 @@ export class VirtioDevice {
 
   constructor(readonly model: DeviceModel, readonly ram: GuestRam, readonly defects: Defects, readonly transport: 'pci' | 'mmio') {
     this.queues = this.freshQueues();
+    model.attach?.(this);
   }
 
   private freshQueues(): QueueState[] {
@@ -169,6 +180,8 @@ export class VirtioDevice {
     }
     // DEVICE_NEEDS_RESET is the device's to set; the driver cannot clear it either.
     this.status = (value & ~DEVICE_NEEDS_RESET) | (this.status & DEVICE_NEEDS_RESET);
+    // Data the device held for receive queues can go out now.
+    if (added & DRIVER_OK && this.model.receiveReady) void this.model.receiveReady().catch((e: unknown) => this.needsReset(String(e)));
   }
 
   reset(): void {
@@ -264,11 +277,50 @@ export class VirtioDevice {
     }
     if (!qs.ring) return;
     if (!driverOk) {
-      if (this.defects.on('consumes-before-driver-ok')) await this.process(q, qs.ring);
+      if (this.defects.on('consumes-before-driver-ok')) await this.consume(q, qs.ring);
       else if (this.defects.on('notifies-before-driver-ok')) this.irq.queue(q);
       return;
     }
-    await this.process(q, qs.ring);
+    await this.consume(q, qs.ring);
+  }
+
+  /** Request queues are processed now; receive queues only tell the model buffers are there. */
+  private async consume(q: number, ring: DeviceRing): Promise<void> {
+    if (this.model.isReceiveQueue?.(q)) await this.model.receiveReady?.(q);
+    else await this.process(q, ring);
+  }
+
+  private fillLocks = new Map<number, Promise<unknown>>();
+
+  /**
+   * Device-initiated use of receive queue `q`: take the next available buffer, let `fill`
+   * write into it (returns the used len), publish it and decide the notification. False
+   * when no buffer can be used now (none available, queue off, before DRIVER_OK, error
+   * state). Calls on one queue run one at a time.
+   */
+  fillBuffer(q: number, fill: (ctx: ChainContext) => Promise<number>): Promise<boolean> {
+    const run = async (): Promise<boolean> => {
+      if (this.status & DEVICE_NEEDS_RESET) return false;
+      if (!(this.status & DRIVER_OK) && !this.defects.on('consumes-before-driver-ok')) return false;
+      const ring = this.queues[q]?.enabled ? this.queues[q]!.ring : undefined;
+      if (!ring) return false;
+      try {
+        const oldUsed = ring.usedIdx;
+        const chain = await ring.pop();
+        if (!chain) return false;
+        const len = await fill({ ring, chain, features: this.features, defects: this.defects, ram: this.ram });
+        await ring.push(chain.head, len);
+        await ring.suppressNotifications(false);
+        if (await ring.shouldNotify(oldUsed)) this.irq.queue(q);
+        return true;
+      } catch (e) {
+        if (e instanceof RingError || e instanceof DmaError) { this.needsReset(e.message); return false; }
+        throw e;
+      }
+    };
+    const p = (this.fillLocks.get(q) ?? Promise.resolve()).then(run, run);
+    this.fillLocks.set(q, p.catch(() => undefined));
+    return p;
   }
 
   /** Use every available chain, then publish used idx and decide the notification. */

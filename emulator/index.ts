@@ -5,6 +5,7 @@ import { MmioWindow } from './mmio.ts';
 import { BlkModel, type BlkModelOptions } from './models/blk.ts';
 import { EntropyModel } from './models/entropy.ts';
 import { NetModel, type NetModelOptions } from './net/model.ts';
+import { ConsoleModel, type ConsoleModelOptions } from './console/model.ts';
 import { PciFunction } from './pci.ts';
 import type { GuestRam } from './ram.ts';
 import type { PackedDeviceHooks } from '../virtio/packed-ring-device.ts';
@@ -19,9 +20,10 @@ export { GuestRam, DmaError } from './ram.ts';
 export { BlkModel } from './models/blk.ts';
 export { EntropyModel } from './models/entropy.ts';
 export { NetModel, type NetModelOptions, type NetWireState } from './net/model.ts';
+export { ConsoleModel, type ConsoleHost, type ConsoleModelOptions } from './console/model.ts';
 
 export interface EmulatedDeviceOptions {
-  device: 'entropy' | 'blk' | 'net';
+  device: 'entropy' | 'blk' | 'net' | 'console';
   transport: 'pci' | 'mmio';
   ram: GuestRam;
   defect?: string;
@@ -29,6 +31,7 @@ export interface EmulatedDeviceOptions {
   mmioBase?: number;
   blk?: BlkModelOptions;
   net?: NetModelOptions;
+  console?: ConsoleModelOptions;
   /** Observers of the packed ring's used-descriptor writes (tests, monitors). */
   packedHooks?: PackedDeviceHooks;
 }
@@ -42,7 +45,8 @@ export interface EmulatedDevice {
 
 export function createDevice(o: EmulatedDeviceOptions): EmulatedDevice {
   const defects = new Defects(o.defect, o.device, o.transport);
-  const model = o.device === 'net' ? new NetModel(o.net ?? {}, defects) : o.device === 'blk' ? new BlkModel(o.blk ?? {}, defects) : new EntropyModel();
+  const model = o.device === 'net' ? new NetModel(o.net ?? {}, defects) : o.device === 'blk' ? new BlkModel(o.blk ?? {}, defects)
+    : o.device === 'console' ? new ConsoleModel(o.console ?? {}, defects) : new EntropyModel();
   const device = new VirtioDevice(model, o.ram, defects, o.transport);
   device.packedHooks = o.packedHooks;
   if (o.transport === 'pci') return { device, model, pci: new PciFunction(device, { ram: o.ram }) };

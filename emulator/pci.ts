@@ -27,7 +27,7 @@ export const PCI_COMMAND_INTX_DISABLE = 0x400;
 export const PCI_STATUS_INTERRUPT = 0x08;
 const PCI_SUBSYSTEM_ID_VIRTIO = 0x1100;
 /** Class codes: mass storage / SCSI for blk, Ethernet for net (as QEMU), "other" for the rest. */
-const CLASS = { blk: 0x010000, entropy: 0xff0000, net: 0x020000 } as const;
+const CLASS = { blk: 0x010000, entropy: 0xff0000, net: 0x020000, console: 0x078000 } as const;
 
 const BAR_OFFSET = (n: number) => 0x10 + 4 * n;
 

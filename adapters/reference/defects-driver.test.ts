@@ -6,7 +6,7 @@
 // the packed ring: a defect of one layout stays dormant on the other too.
 import { describe, expect, it } from 'vitest';
 import {
-  blkGetId, blkIdString, blkRead, blkWrite, entropyRequest, isPacked, openDriver,
+  blkGetId, blkIdString, blkRead, blkWrite, entropyRequest, isPacked, openDriver, ConsoleDriver, consoleFeatures,
 } from '../../driver/index.ts';
 import { DEFECTS } from '../../emulator/defects.ts';
 import { DEFAULT_BLK_SERIAL } from '../../emulator/models/blk.ts';
@@ -18,7 +18,26 @@ const ON_PLAIN_PATH: Record<string, string> = {
   'no-common-cfg': 'init', // the driver cannot find the common configuration
   'no-notify-cap': 'request', // the driver cannot notify
   'entropy-no-bytes': 'entropy', // every entropy request returns 0 bytes
+  'console-tx-used-len-total': 'console-tx', // every transmit buffer comes back with its length
+  'console-rx-len-overstated': 'console-rx', // every receive buffer comes back with its length
 };
+
+/** Console plain path: port 0 without MULTIPORT, one write out and one in. */
+async function plainConsole(transport: 'pci' | 'mmio', defect: string | undefined, ring: 'split' | 'packed'): Promise<string> {
+  const t = await createReferenceTarget({ device: 'console', transport, defect, timeoutScale: 0.05 });
+  let c: ConsoleDriver;
+  try { c = await ConsoleDriver.open(await openDriver(t, { ring }), { features: consoleFeatures() }); } catch { return 'init'; }
+  try {
+    if ((await c.send(0, new Uint8Array([1, 2, 3]))).usedLen !== 0) return 'console-tx';
+    if (t.console!.received(0).join() !== '1,2,3') return 'console-tx-data';
+    await t.console!.inject(0, new Uint8Array([4, 5]));
+    const r = await c.receive(0, 100);
+    if (!r || r.usedLen !== 2) return 'console-rx';
+    return r.data.join() === '4,5' ? 'ok' : 'console-rx-data';
+  } catch {
+    return 'request';
+  }
+}
 
 async function plainRun(device: 'entropy' | 'blk', transport: 'pci' | 'mmio', defect?: string, ring: 'split' | 'packed' = 'split'): Promise<string> {
   const t = await createReferenceTarget({ device, transport, defect, timeoutScale: 0.05 });
@@ -59,6 +78,7 @@ for (const ring of ['split', 'packed'] as const) {
         for (const transport of d.transports ?? (['pci', 'mmio'] as const)) {
           const expected = ON_PLAIN_PATH[d.name] ?? 'ok';
           it(`${d.name} (${device}/${transport}) → ${expected}`, async () => {
+            if (device === 'console') { expect(await plainConsole(transport, d.name, ring)).toBe(expected); return; }
             expect(await plainRun(device, transport, d.name, ring)).toBe(expected);
           });
         }

@@ -3,18 +3,19 @@
 // MMIO window at microvm's last transport slot, GSI 47), so the same driver code and
 // scenarios run on both.
 import { UsageError } from '../../cli/errors.ts';
-import { DEFECTS, createDevice, findDefect, GuestRam, type BlkModel } from '../../emulator/index.ts';
+import { DEFECTS, createDevice, findDefect, GuestRam, type BlkModel, type ConsoleModel, type ConsoleModelOptions } from '../../emulator/index.ts';
 import type { DeviceLocation, Target } from '../types.ts';
 import { ReferenceBus } from './bus.ts';
 import { ReferenceMemory } from './memory.ts';
 import type { PackedDeviceHooks } from '../../virtio/packed-ring-device.ts';
 
 export interface ReferenceTargetOptions {
-  device: 'entropy' | 'blk';
+  device: 'entropy' | 'blk' | 'console';
   transport: 'pci' | 'mmio';
   defect?: string;
   timeoutScale?: number;
   blk?: { readOnly?: boolean; capacitySectors?: number; serial?: string };
+  console?: ConsoleModelOptions;
   /** Called at each step of writing a packed used descriptor (emulator/device.ts packedHooks). */
   packedHooks?: PackedDeviceHooks;
 }
@@ -44,7 +45,7 @@ export const MMIO_IRQ_LINE = 47;
 export const CAPACITY_STEP_SECTORS = 8;
 
 export async function createReferenceTarget(o: ReferenceTargetOptions): Promise<ReferenceTarget> {
-  if (o.device !== 'entropy' && o.device !== 'blk') throw new UsageError(`unknown device '${String(o.device)}' (valid: entropy, blk)`);
+  if (o.device !== 'entropy' && o.device !== 'blk' && o.device !== 'console') throw new UsageError(`unknown device '${String(o.device)}' (valid: entropy, blk, console)`);
   if (o.transport !== 'pci' && o.transport !== 'mmio') throw new UsageError(`unknown transport '${String(o.transport)}' (valid: pci, mmio)`);
   if (o.defect !== undefined && !findDefect(o.defect)) {
     throw new UsageError(`unknown defect '${o.defect}' (valid: ${DEFECTS.map((d) => d.name).join(', ')})`);
@@ -57,7 +58,7 @@ export async function createReferenceTarget(o: ReferenceTargetOptions): Promise<
       await observer?.(step, pos, id);
     },
   };
-  const emu = createDevice({ device: o.device, transport: o.transport, ram, defect: o.defect, mmioBase: MMIO_BASE, blk: o.blk, packedHooks });
+  const emu = createDevice({ device: o.device, transport: o.transport, ram, defect: o.defect, mmioBase: MMIO_BASE, blk: o.blk, console: o.console, packedHooks });
   let location: DeviceLocation;
   let bus: ReferenceBus;
   if (emu.pci) {
@@ -69,7 +70,10 @@ export async function createReferenceTarget(o: ReferenceTargetOptions): Promise<
     bus = new ReferenceBus({ ram, mmio: { window: emu.mmio!, irqLine: MMIO_IRQ_LINE } });
   }
   const defect = emu.device.defects.active ? `, defect ${emu.device.defects.active.name}` : '';
+  // Console: the model is its own host side (inject/received/emergency/unplug).
+  const consoleHost = o.device === 'console' ? (emu.model as ConsoleModel) : undefined;
   const target: ReferenceTarget = {
+    ...(consoleHost ? { console: consoleHost } : {}),
     description: `reference ${o.device} (virtio-${o.transport}${defect})`,
     bus,
     mem: new ReferenceMemory(ram),
