@@ -53,6 +53,8 @@ export interface Target {
   readonly location: DeviceLocation;
   /** Multiply every wait by this factor (--timeout-scale). */
   readonly timeoutScale: number;
+  /** Network devices: the other end of the link, which the suite owns. */
+  readonly wire?: NetWire;
   /** Console devices: the host end of the ports, which the suite owns. */
   readonly console?: ConsoleHostSide;
   close(): Promise<void>;
@@ -71,4 +73,17 @@ export interface ConsoleHostSide {
   emergency(): Uint8Array;
   /** Hot-unplug `port`, where the target can. */
   unplug?(port: number): Promise<void>;
+}
+
+/**
+ * The wire of a network device (reference: in-process; QEMU: a datagram socket the suite
+ * owns): frames toward the driver, frames the driver sent, and the link state.
+ */
+export interface NetWire {
+  /** A frame arrives from the network (the device filters, steers and delivers it). */
+  inject(frame: Uint8Array): Promise<void>;
+  /** Frames the driver transmitted since the last call (what has arrived so far). */
+  sent(): Uint8Array[];
+  /** Link up or down (VIRTIO_NET_S_LINK_UP), where the target can change it. */
+  setLink?(up: boolean): Promise<void>;
 }

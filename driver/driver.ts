@@ -2,6 +2,7 @@
 // step can be skipped, stopped before, or done differently on purpose.
 import type { GuestMemory, Target } from '../adapters/types.ts';
 import { VIRTIO_BLK_F } from '../virtio/blk.ts';
+import { VIRTIO_NET_F } from '../virtio/net.ts';
 import { VIRTIO_CONSOLE_F } from '../virtio/console.ts';
 import { VIRTIO_F, bit, dropUnsatisfied, hasBit } from '../virtio/features.ts';
 import { DEVICE_ID, type DeviceType } from '../virtio/ids.ts';
@@ -33,7 +34,7 @@ export class RingNotOfferedError extends DriverError {
 }
 
 /** What the suite's driver understands per device type (the default accepted set ∩ offered). */
-export const SUPPORTED_FEATURES: Record<'entropy' | 'blk' | 'console', bigint> = {
+export const SUPPORTED_FEATURES: Record<'entropy' | 'blk' | 'console' | 'net', bigint> = {
   entropy: bit(VIRTIO_F.VERSION_1) | bit(VIRTIO_F.INDIRECT_DESC) | bit(VIRTIO_F.EVENT_IDX),
   blk: bit(VIRTIO_F.VERSION_1) | bit(VIRTIO_F.INDIRECT_DESC) | bit(VIRTIO_F.EVENT_IDX)
     | [VIRTIO_BLK_F.SIZE_MAX, VIRTIO_BLK_F.SEG_MAX, VIRTIO_BLK_F.GEOMETRY, VIRTIO_BLK_F.RO, VIRTIO_BLK_F.BLK_SIZE,
@@ -41,6 +42,10 @@ export const SUPPORTED_FEATURES: Record<'entropy' | 'blk' | 'console', bigint> =
       VIRTIO_BLK_F.WRITE_ZEROES].reduce((f, n) => f | bit(n), 0n),
   console: bit(VIRTIO_F.VERSION_1) | bit(VIRTIO_F.INDIRECT_DESC) | bit(VIRTIO_F.EVENT_IDX)
     | bit(VIRTIO_CONSOLE_F.SIZE) | bit(VIRTIO_CONSOLE_F.MULTIPORT) | bit(VIRTIO_CONSOLE_F.EMERG_WRITE),
+  // No offloads the driver would have to honour (GUEST_TSO*, HOST_TSO*): scenarios add them.
+  net: bit(VIRTIO_F.VERSION_1) | bit(VIRTIO_F.INDIRECT_DESC) | bit(VIRTIO_F.EVENT_IDX)
+    | [VIRTIO_NET_F.CSUM, VIRTIO_NET_F.MTU, VIRTIO_NET_F.MAC, VIRTIO_NET_F.MRG_RXBUF, VIRTIO_NET_F.STATUS, VIRTIO_NET_F.CTRL_VQ,
+      VIRTIO_NET_F.CTRL_RX, VIRTIO_NET_F.MQ, VIRTIO_NET_F.CTRL_MAC_ADDR].reduce((f, n) => f | bit(n), 0n),
 };
 
 export type InitStep = 'ACKNOWLEDGE' | 'DRIVER' | 'FEATURES_OK' | 'queues' | 'DRIVER_OK';
@@ -116,7 +121,7 @@ export class Driver {
   /** Offered ∩ supported for this device type, with features lacking a prerequisite dropped. */
   async defaultFeatures(offered: bigint): Promise<bigint> {
     const type = await this.deviceType();
-    const supported = type === 'entropy' || type === 'blk' || type === 'console' ? SUPPORTED_FEATURES[type] : bit(VIRTIO_F.VERSION_1);
+    const supported = type === 'entropy' || type === 'blk' || type === 'console' || type === 'net' ? SUPPORTED_FEATURES[type] : bit(VIRTIO_F.VERSION_1);
     return dropUnsatisfied(type ?? 'entropy', offered & supported);
   }
 

@@ -3,18 +3,19 @@
 // MMIO window at microvm's last transport slot, GSI 47), so the same driver code and
 // scenarios run on both.
 import { UsageError } from '../../cli/errors.ts';
-import { DEFECTS, createDevice, findDefect, GuestRam, type BlkModel, type ConsoleModel, type ConsoleModelOptions } from '../../emulator/index.ts';
+import { DEFECTS, createDevice, findDefect, GuestRam, type BlkModel, type NetModel, type NetModelOptions, type ConsoleModel, type ConsoleModelOptions } from '../../emulator/index.ts';
 import type { DeviceLocation, Target } from '../types.ts';
 import { ReferenceBus } from './bus.ts';
 import { ReferenceMemory } from './memory.ts';
 import type { PackedDeviceHooks } from '../../virtio/packed-ring-device.ts';
 
 export interface ReferenceTargetOptions {
-  device: 'entropy' | 'blk' | 'console';
+  device: 'entropy' | 'blk' | 'net' | 'console';
   transport: 'pci' | 'mmio';
   defect?: string;
   timeoutScale?: number;
   blk?: { readOnly?: boolean; capacitySectors?: number; serial?: string };
+  net?: NetModelOptions;
   console?: ConsoleModelOptions;
   /** Called at each step of writing a packed used descriptor (emulator/device.ts packedHooks). */
   packedHooks?: PackedDeviceHooks;
@@ -45,7 +46,7 @@ export const MMIO_IRQ_LINE = 47;
 export const CAPACITY_STEP_SECTORS = 8;
 
 export async function createReferenceTarget(o: ReferenceTargetOptions): Promise<ReferenceTarget> {
-  if (o.device !== 'entropy' && o.device !== 'blk' && o.device !== 'console') throw new UsageError(`unknown device '${String(o.device)}' (valid: entropy, blk, console)`);
+  if (o.device !== 'net' && o.device !== 'entropy' && o.device !== 'blk' && o.device !== 'console') throw new UsageError(`unknown device '${String(o.device)}' (valid: net, entropy, blk, console)`);
   if (o.transport !== 'pci' && o.transport !== 'mmio') throw new UsageError(`unknown transport '${String(o.transport)}' (valid: pci, mmio)`);
   if (o.defect !== undefined && !findDefect(o.defect)) {
     throw new UsageError(`unknown defect '${o.defect}' (valid: ${DEFECTS.map((d) => d.name).join(', ')})`);
@@ -58,7 +59,7 @@ export async function createReferenceTarget(o: ReferenceTargetOptions): Promise<
       await observer?.(step, pos, id);
     },
   };
-  const emu = createDevice({ device: o.device, transport: o.transport, ram, defect: o.defect, mmioBase: MMIO_BASE, blk: o.blk, console: o.console, packedHooks });
+  const emu = createDevice({ device: o.device, transport: o.transport, ram, defect: o.defect, mmioBase: MMIO_BASE, blk: o.blk, net: o.net, console: o.console, packedHooks });
   let location: DeviceLocation;
   let bus: ReferenceBus;
   if (emu.pci) {
@@ -82,6 +83,16 @@ export async function createReferenceTarget(o: ReferenceTargetOptions): Promise<
     close: async () => {},
     observeUsedWrites: (fn) => { observer = fn; },
   };
+  if (o.device === 'net') {
+    // The wire: frames in and out of the in-process device, and its link.
+    const net = emu.model as NetModel;
+    let taken = 0;
+    Object.assign(target, { wire: {
+      inject: (frame: Uint8Array) => net.inject(frame),
+      sent: () => { const s = net.wire.sent.slice(taken); taken = net.wire.sent.length; return s; },
+      setLink: async (up: boolean) => { net.setLink(up); },
+    } });
+  }
   if (o.device === 'blk') {
     const blk = emu.model as BlkModel;
     target.changeConfig = async () => {
