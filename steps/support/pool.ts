@@ -14,11 +14,23 @@ const canReset = (t: CtsTarget): t is Resettable => typeof (t as Partial<Resetta
 
 export interface PoolStats { created: number; reused: number; replaced: number; closed: number }
 
+export interface PoolOptions {
+  /**
+   * Start the next feature file's target in the background while the current one is in
+   * use (one spare per device × transport × ring, default options only), so that a new
+   * file does not wait for a process to start.
+   */
+  prefetch?: boolean;
+}
+
 export class TargetPool {
   private readonly idle = new Map<string, { uri: string | undefined; t: Resettable }>();
+  /** Started ahead of need, keyed like idle targets but without the feature file. */
+  private readonly spares = new Map<string, Promise<CtsTarget | undefined>>();
+  private readonly closing = new Set<Promise<void>>();
   readonly stats: PoolStats = { created: 0, reused: 0, replaced: 0, closed: 0 };
 
-  constructor(private readonly create: TargetFactory) {}
+  constructor(private readonly create: TargetFactory, private readonly o: PoolOptions = {}) {}
 
   /** The factory to install with setTargetFactory(). */
   readonly factory: TargetFactory = (p, o, ctx) => this.acquire(p, o, ctx ?? {});
@@ -28,9 +40,10 @@ export class TargetPool {
   }
 
   async acquire(p: TargetParams, o: TargetOverrides, ctx: TargetContext): Promise<CtsTarget> {
-    // A new feature file: the previous file's processes are done.
+    // A new feature file: the previous file's processes are done. They are closed in the
+    // background (closeAll() waits for them): a QEMU takes tens of ms to quit.
     for (const [k, e] of this.idle) {
-      if (e.uri !== ctx.uri) { this.idle.delete(k); await this.closeQuietly(e.t); }
+      if (e.uri !== ctx.uri) { this.idle.delete(k); this.background(this.closeQuietly(e.t)); }
     }
     const key = this.key(p, o, ctx);
     const idle = this.idle.get(key);
@@ -47,8 +60,31 @@ export class TargetPool {
         await this.closeQuietly(idle.t);
       }
     }
+    if (!t) t = await this.takeSpare(p, o, ctx);
     if (!t) { t = await this.create(p, o, ctx); this.stats.created++; }
+    this.prefetch(p, o, ctx);
     return this.lend(t, key, ctx.uri);
+  }
+
+  private spareKey(p: TargetParams, o: TargetOverrides): string | undefined {
+    // Only the common case: a scenario asking for special options starts its own.
+    if (!this.o.prefetch || Object.keys(o).length) return undefined;
+    return this.key(p, o, {});
+  }
+
+  private prefetch(p: TargetParams, o: TargetOverrides, ctx: TargetContext): void {
+    const k = this.spareKey(p, o);
+    if (k === undefined || this.spares.has(k)) return;
+    this.spares.set(k, this.create(p, o, ctx).then((t) => { this.stats.created++; return t; }, () => undefined));
+  }
+
+  private async takeSpare(p: TargetParams, o: TargetOverrides, _ctx: TargetContext): Promise<CtsTarget | undefined> {
+    const k = this.spareKey(p, o);
+    const spare = k === undefined ? undefined : this.spares.get(k);
+    if (!spare) return undefined;
+    this.spares.delete(k!);
+    // A spare that failed to start is dropped: the caller starts one and sees the error.
+    return spare;
   }
 
   /** The scenario's view: release() returns the target to the pool when it is sound. */
@@ -75,6 +111,11 @@ export class TargetPool {
     return lent;
   }
 
+  private background(p: Promise<void>): void {
+    this.closing.add(p);
+    void p.finally(() => this.closing.delete(p));
+  }
+
   private async closeTarget(t: CtsTarget): Promise<void> {
     this.stats.closed++;
     await t.close();
@@ -88,7 +129,13 @@ export class TargetPool {
   async closeAll(): Promise<void> {
     const all = [...this.idle.values()];
     this.idle.clear();
-    await Promise.all(all.map((e) => this.closeQuietly(e.t)));
+    const spares = [...this.spares.values()];
+    this.spares.clear();
+    await Promise.all([
+      ...this.closing,
+      ...all.map((e) => this.closeQuietly(e.t)),
+      ...spares.map(async (sp) => { const t = await sp; if (t) await this.closeQuietly(t); }),
+    ]);
   }
 
   get idleCount(): number { return this.idle.size; }

@@ -76,6 +76,8 @@ export interface ExecuteOptions {
   qemu?: RunParams['qemu'];
   /** QEMU only (default 'feature'): reuse one process per feature file with a reset between scenarios. */
   reuse?: ReuseMode;
+  /** With reuse: start the next feature file's QEMU in the background (default true). */
+  prefetch?: boolean;
   onScenario?(r: ScenarioResult): void;
   /** A scenario has started (for a live progress line). */
   onScenarioStarted?(name: string): void;
@@ -99,7 +101,7 @@ export async function execute(o: ExecuteOptions): Promise<CombinationResult[]> {
   const base = getTargetFactory();
   for (const c of o.combinations) {
     const ring = c.ring ?? 'split';
-    const pool = o.target === 'qemu' && (o.reuse ?? 'feature') === 'feature' ? new TargetPool(base) : undefined;
+    const pool = o.target === 'qemu' && (o.reuse ?? 'feature') === 'feature' ? new TargetPool(base, { prefetch: o.prefetch ?? true }) : undefined;
     if (pool) setTargetFactory(pool.factory);
     const params: RunParams = {
       target: o.target, device: c.device, transport: c.transport, ring, timeoutScale: o.timeoutScale,
