@@ -25,7 +25,7 @@ export interface StressOptions {
    * same disk; updated by the run. Default: a fresh, zeroed disk.
    */
   model?: Map<number, number>;
-  /** Bound on the whole run without progress (ms, already scaled). Default 10000. */
+  /** Bound on a stretch without any completion (ms, already scaled). Default 10000 × the queue's timeoutScale. */
   stallMs?: number;
 }
 
@@ -94,7 +94,7 @@ export async function blkStress(drv: Driver, vq: SplitRingDriver, o: StressOptio
   const freeSlots = Array.from({ length: depth }, (_, i) => depth - 1 - i);
   const byHead = new Map<number, { slot: number; req: Req; reqNo: number }>();
   let issued = 0, done = 0;
-  const stallMs = o.stallMs ?? 10_000;
+  const stallMs = o.stallMs ?? 10_000 * vq.timeoutScale;
   const t0 = performance.now();
   let lastProgress = t0;
 
