@@ -7,6 +7,7 @@
 // depends on completion timing, so the digest covers the layout, not the slot).
 import type { Driver } from '../../driver/driver.ts';
 import { splitBuffer, splitBySizes } from '../../driver/layout.ts';
+import { DriverTimeoutError } from '../../driver/wait.ts';
 import { BLK_REQ_HDR_SIZE, SECTOR_SIZE, VIRTIO_BLK_F, VIRTIO_BLK_S_OK, VIRTIO_BLK_T, encodeReqHeader } from '../../virtio/blk.ts';
 import { hasBit } from '../../virtio/features.ts';
 import type { DescBuffer, SplitRingDriver } from '../../virtio/split-ring-driver.ts';
@@ -155,7 +156,7 @@ export async function blkStress(drv: Driver, vq: SplitRingDriver, o: StressOptio
     const now = performance.now();
     if (got) lastProgress = now;
     else {
-      if (now - lastProgress > stallMs) throw new Error(`stress: no completion for ${Math.round(stallMs)} ms (${done}/${o.requests} done, ${byHead.size} in flight)`);
+      if (now - lastProgress > stallMs) throw new DriverTimeoutError(`a completion in the stress run (${done}/${o.requests} done, ${byHead.size} in flight)`, stallMs);
       await (o.waitCompletion ? o.waitCompletion() : new Promise((r) => setImmediate(r)));
     }
   }
