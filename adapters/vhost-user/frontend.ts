@@ -41,6 +41,8 @@ const PACKED_FRESH_BASE = 0x80008000;
 interface Ring {
   kick: number;
   call: number;
+  /** SET_VRING_ERR: the back-end signals a ring error here (QEMU turns it into DEVICE_NEEDS_RESET). */
+  err: number;
   /** SET_VRING_KICK sent and not stopped by GET_VRING_BASE since. */
   started: boolean;
   enabled: boolean;
@@ -113,10 +115,10 @@ export class VhostUserFrontend {
   async setupRing(q: number, a: RingAddrs): Promise<void> {
     let ring = this.rings.get(q);
     if (!ring) {
-      const kick = eventfd();
-      let call: number;
-      try { call = eventfd(); } catch (e) { close(kick); throw e; }
-      ring = { kick, call, started: false, enabled: false };
+      const fds: number[] = [];
+      try { for (let i = 0; i < 3; i++) fds.push(eventfd()); } catch (e) { for (const fd of fds) close(fd); throw e; }
+      const [kick, call, err] = fds;
+      ring = { kick, call, err, started: false, enabled: false };
       this.rings.set(q, ring);
     }
     if (ring.started) await this.stopRing(q);
@@ -134,6 +136,7 @@ export class VhostUserFrontend {
     // reconnecting"); with a synchronous ack that signal is already there: drop it so
     // notification counts reflect used buffers only.
     if (this.has('REPLY_ACK')) eventfdRead(ring.call);
+    await this.step(REQ.SET_VRING_ERR, vringFd(q), [ring.err]);
     await this.step(REQ.SET_VRING_KICK, vringFd(q), [ring.kick]);
     ring.started = true;
     if (this.protocolFeaturesOn) await this.step(REQ.SET_VRING_ENABLE, vringState(q, 1));
@@ -161,6 +164,12 @@ export class VhostUserFrontend {
   ringStarted(q: number): boolean { return this.rings.get(q)?.started ?? false; }
   ringEnabled(q: number): boolean { const r = this.rings.get(q); return !!r && r.started && r.enabled; }
   kickFd(q: number): number { return this.ring(q).kick; }
+  /** Queues whose error eventfd the back-end signalled since the last call (clears them). */
+  takeRingErrors(): number[] {
+    const out: number[] = [];
+    for (const [q, r] of this.rings) if (eventfdRead(r.err)) out.push(q);
+    return out;
+  }
   callFd(q: number): number { return this.ring(q).call; }
 
   /** GET_CONFIG of `size` bytes from `offset`; undefined if the back-end refused (size-0 reply). */
@@ -205,8 +214,7 @@ export class VhostUserFrontend {
   close(): void {
     this.conn.close();
     for (const r of this.rings.values()) {
-      try { close(r.kick); } catch { /* closed */ }
-      try { close(r.call); } catch { /* closed */ }
+      for (const fd of [r.kick, r.call, r.err]) { try { close(fd); } catch { /* closed */ } }
     }
     this.rings.clear();
   }

@@ -7,9 +7,9 @@ import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { accept, close, eventfd, listen, nativeAvailable, recvmsg, sendmsg, watch, type Watch } from '../../native/index.ts';
+import { accept, close, eventfd, eventfdWrite, listen, nativeAvailable, recvmsg, sendmsg, watch, type Watch } from '../../native/index.ts';
 import { leakedFds, openFds, timeoutScale } from '../../native/testing.ts';
-import { FEATURES_OK } from '../../virtio/status.ts';
+import { DEVICE_NEEDS_RESET, FEATURES_OK } from '../../virtio/status.ts';
 import { FLAG, HEADER_SIZE, PROTOCOL_F, REQ, decodeHeader, encodeMessage, u64 } from './protocol.ts';
 import { createVhostUserTarget, VhostUserError, VhostUserRefused, type VhostUserTarget } from './index.ts';
 
@@ -29,6 +29,8 @@ class FakeBackend {
   private cfd = -1;
   private watches: Watch[] = [];
   features = bit(32) | bit(30);
+  /** Signal every ring error eventfd received (a back-end reporting a broken ring). */
+  signalErr = false;
   protocol = bit(PROTOCOL_F.REPLY_ACK) | bit(PROTOCOL_F.CONFIG);
 
   constructor(path: string, private readonly script: (m: Msg) => Action = () => undefined) {
@@ -52,6 +54,7 @@ class FakeBackend {
       payload = p?.data ?? new Uint8Array();
     }
     const m: Msg = { request: hdr.request, flags: hdr.flags, payload, fds: h.fds, fdKinds: h.fds.map((fd) => readlinkSync(`/proc/self/fd/${fd}`)) };
+    if (hdr.request === REQ.SET_VRING_ERR && this.signalErr) for (const fd of h.fds) eventfdWrite(fd, 1n);
     for (const fd of h.fds) close(fd); // recorded what they were; never keep them
     this.messages.push(m);
     const a = this.script(m);
@@ -124,7 +127,7 @@ describe.skipIf(!nativeAvailable())('vhost-user adapter against a misbehaving ba
     const m = fake!.messages;
     expect(m.map((x) => x.request)).toEqual([
       REQ.GET_FEATURES, REQ.GET_PROTOCOL_FEATURES, REQ.SET_PROTOCOL_FEATURES, REQ.SET_OWNER, REQ.SET_MEM_TABLE,
-      REQ.SET_FEATURES, REQ.SET_VRING_NUM, REQ.SET_VRING_BASE, REQ.SET_VRING_ADDR, REQ.SET_VRING_CALL, REQ.SET_VRING_KICK, REQ.SET_VRING_ENABLE,
+      REQ.SET_FEATURES, REQ.SET_VRING_NUM, REQ.SET_VRING_BASE, REQ.SET_VRING_ADDR, REQ.SET_VRING_CALL, REQ.SET_VRING_ERR, REQ.SET_VRING_KICK, REQ.SET_VRING_ENABLE,
     ]);
     // every message after SET_PROTOCOL_FEATURES without a reply of its own asks for an ack
     for (const x of m.slice(3)) expect(x.flags & FLAG.NEED_REPLY, `request ${x.request}`).toBe(FLAG.NEED_REPLY);
@@ -141,6 +144,22 @@ describe.skipIf(!nativeAvailable())('vhost-user adapter against a misbehaving ba
     const desc = new DataView(addr.payload.buffer, addr.payload.byteOffset).getBigUint64(8, true);
     expect(desc).not.toBe(0x100000n);
     expect(desc & 0xfffffn).toBe(0n);
+  });
+
+  it('a signal on a ring error eventfd reads as DEVICE_NEEDS_RESET until the next reset', async () => {
+    start();
+    fake!.signalErr = true;
+    const tg = await target();
+    await tg.transport.writeDriverFeatures(bit(32));
+    await tg.transport.setStatus(1 | 2 | FEATURES_OK);
+    expect(await tg.transport.getStatus()).toBe(1 | 2 | FEATURES_OK);
+    await tg.transport.setupQueue(0, { size: 8, desc: 0x100000, driver: 0x101000, device: 0x102000 });
+    expect(await tg.transport.getStatus()).toBe(1 | 2 | FEATURES_OK | DEVICE_NEEDS_RESET);
+    expect(tg.transport.ringErrors).toEqual([0]);
+    await tg.transport.reset();
+    expect(await tg.transport.getStatus()).toBe(0);
+    // the reset stopped the ring with GET_VRING_BASE (no RESET_DEVICE offered)
+    expect(fake!.messages.at(-1)!.request).toBe(REQ.GET_VRING_BASE);
   });
 
   it('socket closed instead of a reply → closed error naming the request; later calls fail at once', async () => {

@@ -6,7 +6,7 @@
 import type { QueueSetup, Transport } from '../../driver/transport.ts';
 import { eventfdRead, eventfdWrite, watch } from '../../native/index.ts';
 import { DEVICE_ID } from '../../virtio/ids.ts';
-import { DRIVER_OK, FEATURES_OK } from '../../virtio/status.ts';
+import { DEVICE_NEEDS_RESET, DRIVER_OK, FEATURES_OK } from '../../virtio/status.ts';
 import { VhostUserFrontend, VhostUserNotApplicable } from './frontend.ts';
 import { VHOST_F_LOG_ALL, VHOST_USER_F_PROTOCOL_FEATURES } from './protocol.ts';
 
@@ -26,6 +26,10 @@ export const VHOST_TRANSPORT_BITS = F_PROTOCOL | (1n << VHOST_F_LOG_ALL);
 export class VhostUserTransport implements Transport {
   readonly kind = 'vhost-user' as const;
   private localStatus = 0;
+  /** Set when a ring's error eventfd fired; cleared by reset. */
+  private needsReset = false;
+  /** Queues whose error eventfd fired (evidence for reports). */
+  readonly ringErrors: number[] = [];
 
   constructor(readonly fe: VhostUserFrontend, private readonly o: VhostUserTransportOptions) {}
 
@@ -43,11 +47,16 @@ export class VhostUserTransport implements Transport {
    * FEATURES_OK, so reading it back is NOT_APPLICABLE rather than an echo of our write.
    */
   async getStatus(): Promise<number> {
-    if (this.fe.has('STATUS')) return this.fe.getStatus();
+    // A signal on a ring's error eventfd is the back-end saying the device is broken:
+    // DEVICE_NEEDS_RESET, as QEMU's front-end reports it to its guest.
+    const errs = this.fe.takeRingErrors();
+    if (errs.length) { this.needsReset = true; this.ringErrors.push(...errs); }
+    const nr = this.needsReset ? DEVICE_NEEDS_RESET : 0;
+    if (this.fe.has('STATUS')) return (await this.fe.getStatus()) | nr;
     if ((this.localStatus & FEATURES_OK) && !this.fe.has('REPLY_ACK')) {
       throw new VhostUserNotApplicable('vhost-user: FEATURES_OK cannot be read back (the back-end negotiated neither STATUS nor REPLY_ACK)');
     }
-    return this.localStatus;
+    return this.localStatus | nr;
   }
 
   async setStatus(status: number): Promise<void> {
@@ -68,6 +77,8 @@ export class VhostUserTransport implements Transport {
 
   async reset(): Promise<void> {
     await this.fe.reset();
+    this.fe.takeRingErrors();
+    this.needsReset = false;
     this.localStatus = 0;
   }
 
