@@ -83,6 +83,17 @@ describe.skipIf(!nativeAvailable() || !haveQsd)('vhost-user adapter against qemu
     expect((cfg as Error).name).toBe('NotApplicable');
   }, T);
 
+  it('num-queues=2: GET_QUEUE_NUM says 2 and requests complete on both queues', async () => {
+    const tg = await open({ blk: { numQueues: 2 } });
+    expect(await tg.transport.numQueues()).toBe(2);
+    expect(await tg.transport.queueMaxSize(2)).toBe(0);
+    const drv = new Driver(asTarget(tg), tg.transport);
+    const r = await drv.ready({ queues: 2 });
+    const data = new Uint8Array(512).fill(0x3c);
+    expect((await blkWrite(r.queues[1], 7n, data)).status).toBe(VIRTIO_BLK_S_OK);
+    expect((await blkRead(r.queues[0], 7n, 1)).data).toEqual(data);
+  }, T);
+
   it('null-co drive reads zeros; reset (GET_VRING_BASE) and a second init work; GET_VRING_BASE reports the avail index', async () => {
     const tg = await open({ blk: { drive: 'null', capacitySectors: 8192 } });
     const drv = new Driver(asTarget(tg), tg.transport);

@@ -3,7 +3,7 @@
 // closed socket, silence, wrong request code, wrong size, missing REPLY flag, unexpected
 // fds, refusals. Also: only our memfds and eventfds are ever sent, and what has no
 // vhost-user equivalent is NOT_APPLICABLE.
-import { mkdtempSync, readlinkSync, rmSync } from 'node:fs';
+import { fstatSync, mkdtempSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,7 +13,7 @@ import { DEVICE_NEEDS_RESET, FEATURES_OK } from '../../virtio/status.ts';
 import { FLAG, HEADER_SIZE, PROTOCOL_F, REQ, decodeHeader, encodeMessage, u64 } from './protocol.ts';
 import { createVhostUserTarget, VhostUserError, VhostUserRefused, type VhostUserTarget } from './index.ts';
 
-interface Msg { request: number; flags: number; payload: Uint8Array; fds: number[]; fdKinds: string[] }
+interface Msg { request: number; flags: number; payload: Uint8Array; fds: number[]; fdKinds: string[]; fdSizes: number[] }
 type Action =
   | { reply: Uint8Array; fds?: number[] } // raw bytes to send back
   | { close: true }
@@ -53,7 +53,7 @@ class FakeBackend {
       const p = recvmsg(this.cfd, hdr.size, 0); // one sendmsg per message: the payload is there
       payload = p?.data ?? new Uint8Array();
     }
-    const m: Msg = { request: hdr.request, flags: hdr.flags, payload, fds: h.fds, fdKinds: h.fds.map((fd) => readlinkSync(`/proc/self/fd/${fd}`)) };
+    const m: Msg = { request: hdr.request, flags: hdr.flags, payload, fds: h.fds, fdKinds: h.fds.map((fd) => readlinkSync(`/proc/self/fd/${fd}`)), fdSizes: h.fds.map((fd) => fstatSync(fd).size) };
     if (hdr.request === REQ.SET_VRING_ERR && this.signalErr) for (const fd of h.fds) eventfdWrite(fd, 1n);
     for (const fd of h.fds) close(fd); // recorded what they were; never keep them
     this.messages.push(m);
@@ -134,6 +134,9 @@ describe.skipIf(!nativeAvailable())('vhost-user adapter against a misbehaving ba
     const table = m.find((x) => x.request === REQ.SET_MEM_TABLE)!;
     expect(table.fdKinds).toHaveLength(1);
     expect(table.fdKinds[0]).toMatch(/^\/memfd:virtio-cts-guest-ram-0/);
+    // the memfd is exactly the region: nothing beyond guest memory is reachable through it
+    expect(table.fdSizes).toEqual([64 << 20]);
+    expect(new DataView(table.payload.buffer, table.payload.byteOffset).getBigUint64(8 + 8, true)).toBe(BigInt(64 << 20));
     const all = m.flatMap((x) => x.fdKinds);
     expect(all.filter((k) => !k.startsWith('/memfd:virtio-cts-guest-ram') && k !== 'anon_inode:[eventfd]')).toEqual([]);
     // SET_FEATURES carries bit 30 (protocol features in use) on top of what the driver wrote
@@ -198,6 +201,28 @@ describe.skipIf(!nativeAvailable())('vhost-user adapter against a misbehaving ba
       fake!.stop();
       rmSync(sock, { force: true });
     }
+  });
+
+  it('a reply cut short by a close, and a back-end that answers twice → closed / protocol errors', async () => {
+    start((m) => (m.request === REQ.GET_PROTOCOL_FEATURES ? { reply: encodeMessage(REQ.GET_PROTOCOL_FEATURES, FLAG.VERSION | FLAG.REPLY, u64(0n)).subarray(0, 16) } : undefined));
+    const cut = fake!;
+    const p = target();
+    // the 4 payload bytes sent, then the socket closes
+    setTimeout(() => cut.stop(), 50);
+    const e1 = await failure(p);
+    expect(e1.kind).toBe('closed');
+    expect(e1.message).toMatch(/8-byte reply payload of GET_PROTOCOL_FEATURES/);
+    rmSync(sock, { force: true });
+    start((m) => {
+      if (m.request !== REQ.SET_OWNER) return undefined;
+      const ack = encodeMessage(REQ.SET_OWNER, FLAG.VERSION | FLAG.REPLY, u64(0n));
+      const both = new Uint8Array(ack.length * 2);
+      both.set(ack); both.set(ack, ack.length);
+      return { reply: both };
+    });
+    const e2 = await failure(target());
+    expect(e2.kind).toBe('protocol');
+    expect(e2.message).toMatch(/reply to SET_MEM_TABLE carries request code 3 \(SET_OWNER\)/);
   });
 
   it('fds on a reply → protocol error, and the fds are closed (no leak)', async () => {
