@@ -31,7 +31,7 @@ export default async function bench(): Promise<BenchFigure[]> {
     const ready: number[] = [];
     for (let i = 0; i < 31; i++) {
       const t0 = performance.now();
-      const t = await createVhostUserTarget({ ...opts, socket: qsd.socket });
+      const t = await createVhostUserTarget({ device: 'blk', socket: qsd.socket });
       await new Driver(asTarget(t), t.transport).ready();
       ready.push(performance.now() - t0);
       await t.close();
