@@ -31,6 +31,7 @@ interface ConsoleState {
   control: ConsoleControl[];
   config?: { before: ConsoleConfig; after: ConsoleConfig };
   host: Record<number, number[]>;
+  seen?: unknown;
 }
 const states = new WeakMap<CtsWorld, ConsoleState>();
 function C(w: CtsWorld): ConsoleState {
@@ -120,6 +121,24 @@ Then('both reads of cols, rows and max_nr_ports agree', function (this: CtsWorld
   const { before, after } = C(this).config!;
   const f = (x: ConsoleConfig): string => `cols ${x.cols}, rows ${x.rows}, max_nr_ports ${x.max_nr_ports}`;
   expect(this, f(before) === f(after), `before FEATURES_OK as after: ${f(after)}`, `before FEATURES_OK: ${f(before)}`);
+});
+
+When('the host resizes the console to {int} columns and {int} rows', async function (this: CtsWorld, cols: number, rows: number) {
+  const h = await host(this);
+  if (!h.resize) notApplicable('the target cannot resize the console');
+  const d = await drv(this);
+  C(this).seen = { generation: await d.transport.configGeneration() };
+  await h.resize(cols, rows);
+});
+
+Then('cols and rows read {int} and {int} with a config_generation other than before', async function (this: CtsWorld, cols: number, rows: number) {
+  const d = await drv(this);
+  const cfg = await readConsoleConfig(d);
+  const generation = await d.transport.configGeneration();
+  const before = (C(this).seen as { generation: number }).generation;
+  await this.evidence('after the resize', { ...cfg, generationBefore: before, generation });
+  if (cfg.cols !== cols || cfg.rows !== rows) inconclusive(`the configuration shows ${cfg.cols}×${cfg.rows}, not the new size ${cols}×${rows}`);
+  expect(this, generation !== before, `config_generation other than ${before} after the change`, `config_generation ${generation}`);
 });
 
 // ---- initialization -------------------------------------------------------------------------

@@ -40,6 +40,16 @@ async function controlExchange(c: Ctx, o: { portReady?: boolean; unplugFirst?: n
   return msgs.map((m) => [m.event, m.id]);
 }
 
+/** Does config_generation change when the host resizes the console? */
+async function configGenerationMoves(c: Ctx): Promise<boolean> {
+  const u = await open(c, { features: consoleFeatures(VIRTIO_CONSOLE_F.SIZE) });
+  const before = await u.d.transport.configGeneration();
+  await u.t.console!.resize!(100, 30);
+  const cfg = await readConsoleConfig(u.d);
+  expect([cfg.cols, cfg.rows]).toEqual([100, 30]);
+  return (await u.d.transport.configGeneration()) !== before;
+}
+
 interface Probe { probe: (c: Ctx) => Promise<unknown>; control?: (c: Ctx) => Promise<unknown>; good: unknown; bad: unknown }
 
 const PROBES: Record<string, Probe> = {
@@ -66,6 +76,14 @@ const PROBES: Record<string, Probe> = {
   'writes-device-readable-buffer': {
     probe: async (c) => Array.from((await (await open(c, { features: PORT0 })).c.send(0, new Uint8Array([1, 2, 3]))).bufferAfter),
     good: [1, 2, 3], bad: [0, 0, 0],
+  },
+  'static-config-generation': {
+    probe: async (c) => configGenerationMoves(c),
+    good: true, bad: false,
+  },
+  'mmio-static-config-generation': {
+    probe: async (c) => configGenerationMoves(c),
+    good: true, bad: false,
   },
   'console-emerg-wr-needs-driver-ok': {
     // Right after a reset, before any other status bit.

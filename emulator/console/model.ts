@@ -31,6 +31,8 @@ export interface ConsoleHost {
   emergency(): Uint8Array;
   /** Hot-unplug `port` (the device tells a ready driver with DEVICE_REMOVE). */
   unplug(port: number): Promise<void>;
+  /** New console size: cols/rows change and the device signals a configuration change. */
+  resize(cols: number, rows: number): Promise<void>;
 }
 
 interface Port {
@@ -54,8 +56,9 @@ export class ConsoleModel implements DeviceModel, ConsoleHost {
   readonly type = 'console' as const;
   readonly deviceId = DEVICE_ID.console;
   readonly numQueues: number;
-  readonly cols: number;
-  readonly rows: number;
+  /** The console size (port 0); the host changes it with resize(). */
+  cols: number;
+  rows: number;
   readonly maxNrPorts: number;
   private device?: VirtioDevice;
   private ports: Port[];
@@ -233,6 +236,12 @@ export class ConsoleModel implements DeviceModel, ConsoleHost {
     const b = Uint8Array.from(this.emerg);
     this.emerg = [];
     return b;
+  }
+
+  async resize(cols: number, rows: number): Promise<void> {
+    this.cols = cols;
+    this.rows = rows;
+    this.device?.configChanged();
   }
 
   async unplug(port: number): Promise<void> {

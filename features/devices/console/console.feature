@@ -10,6 +10,18 @@ Feature: Console device (device requirements, 5.3 and the core rules a console s
     When the driver reads the console configuration before FEATURES_OK and again after negotiating its features
     Then both reads of cols, rows and max_nr_ports agree
 
+  @clause:dev/pci/pci-device-layout/common-configuration-structure-layout#dcc67076 @transport:pci @requires:VIRTIO_CONSOLE_F_SIZE
+  Scenario: config_generation changes when the host resizes the console (PCI)
+    Given the driver has initialized the console with VIRTIO_CONSOLE_F_SIZE
+    When the host resizes the console to 132 columns and 43 rows
+    Then cols and rows read 132 and 43 with a config_generation other than before
+
+  @clause:dev/mmio/mmio-device-register-layout#1bc2dbd7 @transport:mmio @requires:VIRTIO_CONSOLE_F_SIZE
+  Scenario: ConfigGeneration changes when the host resizes the console (MMIO)
+    Given the driver has initialized the console with VIRTIO_CONSOLE_F_SIZE
+    When the host resizes the console to 132 columns and 43 rows
+    Then cols and rows read 132 and 43 with a config_generation other than before
+
   # --- port 0 data ---------------------------------------------------------------------
 
   @clause:dev/core/virtqueues/the-virtqueue-used-ring#d50e44f4
