@@ -105,13 +105,14 @@ describe('virtio-cts run: bad input exits 2 with one line', () => {
   });
   it.each([
     [['--defect', 'no-such-defect'], /unknown defect 'no-such-defect' \(known: .*used-len-too-long/],
-    [['--device', 'net'], /unknown device 'net' \(one of entropy, blk, all\)/],
+    [['--device', 'gpu'], /unknown device 'gpu' \(one of entropy, blk, console, all\)/],
+    [['--target', 'qemu', '--device', 'console'], /--target qemu has no console device \(it has entropy, blk\)/],
     [['--transport', 'ccw'], /unknown transport 'ccw'/],
     [['--target', 'vfio'], /argument 'vfio' is invalid/],
     [['--timeout-scale', 'fast'], /--timeout-scale must be a positive number/],
     [['--spec-version', 'v0.9'], /unknown spec version 'v0.9'/],
     [['--tags', '@a and'], /bad --tags expression/],
-    [['--tags', '@no-scenario-has-this-tag'], /no scenario to run for device all, transport all and --tags '@no-scenario-has-this-tag'/],
+    [['--tags', '@no-scenario-has-this-tag'], /no scenario to run for device all, transport all, ring split and --tags '@no-scenario-has-this-tag'/],
     [['--no-such-option'], /unknown option/],
     [['--features', '/nonexistent/features'], /no features folder/],
     [['--spec-dir', '/nonexistent/spec'], /not a VIRTIO spec source folder/],
@@ -151,7 +152,7 @@ describe.skipIf(!HAVE_REFERENCE)('virtio-cts run on the reference target (the su
       const v = (res: Results) => Object.fromEntries(res.scenarios.map((s) => [s.name, `${s.verdict}${s.verdict === 'NOT_APPLICABLE' ? `: ${s.messages[0]}` : ''}`]));
       expect(v(checkReports(r.out))).toEqual({
         'requires a feature every modern device offers': 'PASS',
-        'requires a feature the reference device does not offer': 'NOT_APPLICABLE: the device does not offer VIRTIO_F_RING_PACKED',
+        'requires a feature the reference device does not offer': 'NOT_APPLICABLE: the device does not offer VIRTIO_F_SR_IOV',
         'a clause younger than the spec version': 'PASS',
       });
       expect(old.code, old.stderr).toBe(0);

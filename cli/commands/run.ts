@@ -22,11 +22,13 @@ import {
   checkTagExpression, combinationExpression, findFeatureFiles, planScenarios, ringExpression, selectScenarios, tagValuesSeen, unknownClauses,
 } from '../../steps/support/runner/plan.ts';
 import { Progress } from '../../steps/support/runner/progress.ts';
-import type { DeviceType, RingKind, TargetKind, TransportKind } from '../../steps/support/targets.ts';
+import { TARGET_DEVICES, type DeviceType, type RingKind, type TargetKind, type TransportKind } from '../../steps/support/targets.ts';
+import { DEVICE_ID, type DeviceType as AnyDeviceType } from '../../virtio/ids.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const TARGETS: TargetKind[] = ['reference', 'qemu'];
-const DEVICES: DeviceType[] = ['entropy', 'blk'];
+/** Every device type any target provides (the --device choices). */
+const DEVICES: DeviceType[] = [...new Set(Object.values(TARGET_DEVICES).flat())];
 const TRANSPORTS: TransportKind[] = ['pci', 'mmio'];
 const RINGS: RingKind[] = ['split', 'packed'];
 const REUSE: ReuseMode[] = ['feature', 'never'];
@@ -100,7 +102,10 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
 
   // --- validate the input (UsageError → exit 2) ---
   const [target] = oneOf('target', o.target, TARGETS, false);
-  const devices = oneOf('device', o.device, DEVICES, true);
+  if (o.device !== 'all' && (DEVICES as string[]).includes(o.device) && !TARGET_DEVICES[target].includes(o.device as DeviceType)) {
+    throw new UsageError(`--target ${target} has no ${o.device} device (it has ${TARGET_DEVICES[target].join(', ')})`);
+  }
+  const devices = oneOf('device', o.device, TARGET_DEVICES[target], true);
   const transports = oneOf('transport', o.transport, TRANSPORTS, true);
   const rings = oneOf('ring', o.ring ?? 'split', RINGS, true);
   const [reuse] = oneOf('reuse mode', o.reuse ?? 'feature', REUSE, false);
@@ -157,7 +162,7 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   // A misspelt @requires would make its scenario NOT_APPLICABLE forever: refuse it.
   for (const s of scenarios) {
     for (const name of s.tags.filter((t) => t.startsWith('@requires:')).map((t) => t.slice('@requires:'.length))) {
-      if (!DEVICES.some((d) => featureByName(d, name))) {
+      if (!(Object.keys(DEVICE_ID) as AnyDeviceType[]).some((d) => featureByName(d, name))) {
         throw new UsageError(`unknown feature in tag @requires:${name} at ${s.uri}:${s.tagLines[`@requires:${name}`] ?? s.line}`);
       }
     }

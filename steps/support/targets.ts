@@ -5,7 +5,14 @@ import type { Target } from '../../adapters/types.ts';
 import { createReferenceTarget } from '../../adapters/reference/index.ts';
 
 export type TargetKind = 'reference' | 'qemu';
-export type DeviceType = 'entropy' | 'blk';
+export type DeviceType = 'entropy' | 'blk' | 'net' | 'console';
+/** Device types each target kind provides. */
+export const TARGET_DEVICES: Record<TargetKind, readonly DeviceType[]> = {
+  // net: the reference device exists, but the generic steps drive queue 0 (net's receiveq)
+  // as a request queue, so net runs only once the steps handle it.
+  reference: ['entropy', 'blk', 'console'],
+  qemu: ['entropy', 'blk'],
+};
 export type TransportKind = 'pci' | 'mmio';
 export type RingKind = 'split' | 'packed';
 
@@ -58,12 +65,13 @@ export const createTarget: TargetFactory = async (p, o) => {
   }
   if (p.target === 'qemu') {
     if (p.defect) throw new Error('defects exist only in the reference emulator');
+    if (p.device !== 'entropy' && p.device !== 'blk') throw new Error(`the QEMU target has no ${p.device} device (entropy, blk)`);
     const mod = (await import(QEMU)) as typeof import('../../adapters/qemu/index.ts');
     // QEMU offers VIRTIO_F_RING_PACKED only with packed=on; a --qemu-device-prop packed=off
     // given by the user comes later on the -device option and wins.
     const props = [...(p.ring === 'packed' ? ['packed=on'] : []), ...(p.qemu?.extraDeviceProps ?? [])];
     return mod.createQemuTarget({
-      device: p.device, transport: p.transport, timeoutScale: p.timeoutScale, blk: o.blk,
+      device: p.device as 'entropy' | 'blk', transport: p.transport, timeoutScale: p.timeoutScale, blk: o.blk,
       qemuBinary: p.qemu?.binary, extraArgs: p.qemu?.extraArgs, ...(props.length ? { extraDeviceProps: props } : {}),
     });
   }
