@@ -143,8 +143,8 @@ export class ConsoleDriver {
     const out: ConsoleReceived[] = [];
     const deadline = performance.now() + timeoutMs * this.d.timeoutScale;
     while (!done(out)) {
-      const left = (deadline - performance.now()) / this.d.timeoutScale;
-      if (left <= 0) break;
+      // Past the deadline, still one look at what is already used (timeoutMs 0 = no wait).
+      const left = Math.max(0, (deadline - performance.now()) / this.d.timeoutScale);
       const r = await this.receive(q, left);
       if (!r) break;
       out.push(r);

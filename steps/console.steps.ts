@@ -20,8 +20,6 @@ const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const show = (b: Uint8Array): string => JSON.stringify(Buffer.from(b).toString('latin1'));
 /** How long the host side waits for bytes to arrive (× --timeout-scale). */
 const HOST_MS = 1000;
-/** How long the driver listens for (more) control messages (× --timeout-scale). */
-const CONTROL_MS = 300;
 
 interface ConsoleState {
   c?: ConsoleDriver;
@@ -95,8 +93,14 @@ async function openConsole(w: CtsWorld, o: { need?: number; without?: number; st
   return c;
 }
 
-async function collectControl(w: CtsWorld, done: (all: ConsoleControl[]) => boolean = () => false): Promise<ConsoleControl[]> {
-  const got = await cons(w).controlMessages(done, CONTROL_MS);
+/**
+ * Every control message the device has sent by now: the target settles (reference: at
+ * once; QEMU: an observation window), then the used control buffers are read without
+ * waiting for more.
+ */
+async function collectControl(w: CtsWorld): Promise<ConsoleControl[]> {
+  await (await w.target()).bus.settle();
+  const got = await cons(w).controlMessages(() => false, 0);
   C(w).control.push(...got);
   return got;
 }
@@ -222,9 +226,10 @@ When('the host sends {string} on port {int} and the driver makes {string} availa
 
 Then('no receive buffer is used and the host receives nothing on port {int}', async function (this: CtsWorld, port: number) {
   const c = cons(this);
-  const rx = await c.receive(receiveq(port), 50);
+  await (await this.target()).bus.settle();
+  const rx = await c.receive(receiveq(port), 0);
   const tx = await c.queue(1).getUsed({ validate: false });
-  const got = await hostBytes(this, port, 1, 200);
+  const got = await hostBytes(this, port, 1, 0);
   const seen = [rx ? `a receive buffer used (len ${rx.usedLen}, ${show(rx.data)})` : '', tx ? `the transmit buffer used (len ${tx.len})` : '', got.length ? `the host received ${show(got)}` : '']
     .filter(Boolean).join('; ');
   expect(this, !rx && !tx && got.length === 0, 'no buffer used and nothing sent to the host before DRIVER_OK', seen);
