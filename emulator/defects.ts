@@ -320,7 +320,8 @@ export const DEFECTS: readonly DefectInfo[] = [
   // --- net (emulator/net/model.ts) -------------------------------------------------------
   { name: 'net-max-pairs-zero', clause: CLAUSE.netMaxPairs, devices: NET,
     summary: 'offers VIRTIO_NET_F_MQ with max_virtqueue_pairs 0' },
-  { name: 'net-mtu-out-of-range', clause: CLAUSE.netMtuRange, devices: NET,
+  // 60 is below the recommended 1280 too.
+  { name: 'net-mtu-out-of-range', clause: CLAUSE.netMtuRange, devices: NET, alsoBreaks: [CLAUSE.netMtuRecommended],
     summary: 'offers VIRTIO_NET_F_MTU with mtu 60 (below 68)' },
   { name: 'net-mtu-below-1280', clause: CLAUSE.netMtuRecommended, devices: NET,
     summary: 'offers VIRTIO_NET_F_MTU with mtu 576 (legal, below the recommended 1280) and enforces it' },

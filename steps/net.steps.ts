@@ -294,12 +294,38 @@ Then('only the frame of mtu plus {int} bytes is received', async function (this:
   expect(this, lens.length === 1, `only the ${want}-byte frame`, `frames of ${lens.join(', ')} bytes`);
 });
 
+// ---- packed ring: a packet over several buffers becomes used at once ----------------------
+
+Given('the driver watches the order of used descriptor flags', async function (this: CtsWorld) {
+  const t = await this.target() as unknown as { observeUsedWrites?: (fn: ((step: string, pos: { off: number }) => void) | undefined) => void };
+  if (typeof t.observeUsedWrites !== 'function') inconclusive('this target cannot show used-descriptor writes as they happen');
+  const order: number[] = [];
+  N(this).seen.flagsOrder = order;
+  t.observeUsedWrites((step, pos) => { if (step === 'flags') order.push(pos.off); });
+});
+
+Then('the first buffer of the frame is marked used after the others', async function (this: CtsWorld) {
+  const p = await packet(this);
+  const order = N(this).seen.flagsOrder as number[];
+  if (p.used.length < 2 || order.length < 2) inconclusive(`the frame took ${p.used.length} buffer(s): nothing to order`);
+  // A fresh queue: the packet's buffers sit at the ring's first positions, its first buffer lowest.
+  const first = Math.min(...order);
+  expect(this, order[order.length - 1] === first, `the descriptor at position ${first} (the packet's first buffer, num_buffers ${p.hdr.num_buffers}) made used last`,
+    `used flags written at positions ${order.join(', ')}: the driver could see the first buffer before the rest`);
+});
+
 // ---- transmit --------------------------------------------------------------------------
 
 When('the driver sends a {int}-byte frame with header flags {int}', async function (this: CtsWorld, len: number, flags: number) {
   const f = makeFrame({ dst: OTHER, src: N(this).cfg!.mac, len, l4: 'udp4' });
   N(this).injected = [f];
   await sendFrame(queues(this).tx[0]!, f, { flags }, { timeoutMs: this.ms(WIRE_MS) });
+});
+
+When('the driver sends a {int}-byte IPv4 UDP frame with a wrong header checksum and flags 0', async function (this: CtsWorld, len: number) {
+  const f = makeFrame({ dst: OTHER, src: N(this).cfg!.mac, len, l4: 'udp4', badIpChecksum: true });
+  N(this).injected = [f];
+  await sendFrame(queues(this).tx[0]!, f, { flags: 0 }, { timeoutMs: this.ms(WIRE_MS) });
 });
 
 When('the driver sends a {int}-byte IPv4 UDP frame with flags 0, csum_start {int} and csum_offset {int}', async function (this: CtsWorld, len: number, start: number, off: number) {

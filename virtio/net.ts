@@ -138,9 +138,10 @@ export const IPPROTO_TCP = 6, IPPROTO_UDP = 17;
 /**
  * A test frame: destination, source, ethertype and a payload. With `l4` an IPv4 (or IPv6)
  * header carrying that protocol number precedes a recognisable pattern, so a device that
- * looks into frames can tell TCP from UDP; the checksums are left 0 (never validated here).
+ * looks into frames can tell TCP from UDP. The IPv4 header checksum is right unless
+ * `badIpChecksum`; the L4 checksum is left 0.
  */
-export function makeFrame(o: { dst: Uint8Array; src: Uint8Array; len: number; seed?: number; l4?: 'tcp4' | 'udp4' | 'tcp6' | 'udp6' }): Uint8Array {
+export function makeFrame(o: { dst: Uint8Array; src: Uint8Array; len: number; seed?: number; l4?: 'tcp4' | 'udp4' | 'tcp6' | 'udp6'; badIpChecksum?: boolean }): Uint8Array {
   const f = new Uint8Array(Math.max(o.len, ETH_HLEN));
   f.set(o.dst.subarray(0, 6), 0);
   f.set(o.src.subarray(0, 6), 6);
@@ -163,6 +164,8 @@ export function makeFrame(o: { dst: Uint8Array; src: Uint8Array; len: number; se
     v.setUint32(ETH_HLEN + 4, 0, false);
     f[ETH_HLEN + 8] = 64; f[ETH_HLEN + 9] = proto;
     v.setUint16(ETH_HLEN + 10, 0, false);
+    const c = ipv4HeaderChecksum(f.subarray(ETH_HLEN, ETH_HLEN + 20));
+    v.setUint16(ETH_HLEN + 10, o.badIpChecksum ? c ^ 0xffff : c, false);
   }
   return f;
 }
@@ -174,4 +177,12 @@ export function frameL4(f: Uint8Array): { v6: boolean; proto: number } | undefin
   if (type === ETHERTYPE_IPV4 && (f[ETH_HLEN]! >> 4) === 4) return { v6: false, proto: f[ETH_HLEN + 9]! };
   if (type === ETHERTYPE_IPV6 && f.length >= ETH_HLEN + 40 && (f[ETH_HLEN]! >> 4) === 6) return { v6: true, proto: f[ETH_HLEN + 6]! };
   return undefined;
+}
+
+/** Ones' complement checksum of an IPv4 header whose checksum field is 0. */
+export function ipv4HeaderChecksum(h: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i + 1 < h.length; i += 2) sum += (h[i]! << 8) | h[i + 1]!;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
 }

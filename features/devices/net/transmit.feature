@@ -16,7 +16,7 @@ Feature: Network device packet transmission (device requirements, 5.1.9.2.2, 5.1
   @clause:dev/net/device-operation/packet-transmission#6cdc4393
   Scenario: Without NEEDS_CSUM a frame with a wrong checksum is still transmitted
     Given the net driver has initialized the device with "VIRTIO_NET_F_MAC"
-    When the driver sends a 300-byte frame with header flags 0
+    When the driver sends a 300-byte IPv4 UDP frame with a wrong header checksum and flags 0
     Then the wire carries the frame unchanged
 
   @clause:dev/net/device-configuration-layout#862cb2b7 @requires:VIRTIO_NET_F_MTU
