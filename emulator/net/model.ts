@@ -321,13 +321,10 @@ export class NetModel implements DeviceModel {
     switch (cls) {
       case VIRTIO_NET_CTRL.RX: {
         if (!this.negotiated(F.CTRL_RX) || data.length < 1 || data[0]! > 1) return VIRTIO_NET_ERR;
+        if (this.defects.on('net-ctrl-rx-unsupported')) return VIRTIO_NET_ERR;
         const on = data[0] === 1;
         if (cmd === VIRTIO_NET_CTRL_RX.PROMISC) { this.promisc = on; return VIRTIO_NET_OK; }
-        if (cmd === VIRTIO_NET_CTRL_RX.ALLMULTI) {
-          if (this.defects.on('net-ctrl-rx-allmulti-err')) return VIRTIO_NET_ERR;
-          this.allmulti = on;
-          return VIRTIO_NET_OK;
-        }
+        if (cmd === VIRTIO_NET_CTRL_RX.ALLMULTI) { this.allmulti = on; return VIRTIO_NET_OK; }
         return VIRTIO_NET_ERR; // ALLUNI, NOMULTI, NOUNI, NOBCAST need CTRL_RX_EXTRA (not offered)
       }
       case VIRTIO_NET_CTRL.MAC: {
