@@ -97,6 +97,24 @@ describe.skipIf(!HAVE_QEMU)('virtio-cts run --target qemu: robustness', () => {
     });
   }
 
+  it('a QEMU answering garbage: that scenario ends in ERROR with its stderr attached, the others still run', async () => {
+    const r = await runCli(['--target', 'qemu', '--qemu', join(ROOT, FIX, 'fake-qemu.mjs'), '--device', 'entropy', '--transport', 'pci',
+      '--features', `${FIX}/features`, '--steps', `${FIX}/steps/*.steps.ts`, '--tags', 'not @none', '--quiet']);
+    try {
+      expect(r.code, r.stdout + r.stderr).toBe(1);
+      const res = r.results!;
+      expect(res.scenarios).toHaveLength(5);
+      for (const s of res.scenarios) {
+        expect(s.verdict === 'ERROR' || s.verdict === 'WEDGED', `${s.name}: ${s.verdict} ${s.messages[0]}`).toBe(true);
+      }
+      const first = res.scenarios[0];
+      expect(first.verdict).toBe('ERROR');
+      expect(first.messages[0]).toMatch(/malformed reply '\\x01\\x02 not a reply'/);
+      expect(first.evidence.find((e) => e.label === 'target stderr')?.body).toContain('answering garbage');
+      expect(res.target.combinations[0].targetVersion).toBe('7.2.99');
+    } finally { rmSync(r.tmp, { recursive: true, force: true }); }
+  });
+
   it('a missing QEMU binary: exit 2 and a message naming the package to install', async () => {
     const r = await runCli(['--target', 'qemu', '--qemu', '/nonexistent/qemu-system-x86_64']);
     try {

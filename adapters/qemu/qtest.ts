@@ -141,7 +141,12 @@ export class QtestClient {
   }
 }
 
-function abbrev(s: string): string { return s.length > 120 ? `${s.slice(0, 117)}...` : s; }
+/** Shortened, with control characters escaped (garbage from QEMU must not reach a terminal raw). */
+function abbrev(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  const safe = s.replace(/[\x00-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  return safe.length > 120 ? `${safe.slice(0, 117)}...` : safe;
+}
 
 /**
  * Format an address or value as unsigned hex. QEMU aborts on a malformed number (e.g.

@@ -80,6 +80,9 @@ After(async function (this: CtsWorld, { result, error }: ITestCaseHookParameter)
   if (t) {
     // What the target process printed during the scenario (QEMU: virtio_error messages,
     // an assertion before it died) is evidence for whatever verdict it got.
+    // A dying or confused process writes its last words slightly after the failure the
+    // scenario saw: give stderr a moment before reading it when something went wrong.
+    if (t.diagnostics && !REUSABLE_AFTER.has(outcome.verdict)) await new Promise((r) => setTimeout(r, 50 * SCALE));
     const diag = safe(() => t.diagnostics?.() ?? '');
     if (diag.trim()) await this.evidence('target stderr', diag);
     if (t.commandLine) outcome.commandLine = [...t.commandLine];
