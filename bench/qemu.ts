@@ -29,6 +29,8 @@ export default async function bench(): Promise<BenchFigure[]> {
     out.push({ name: 'qtest readl, pipelined (per request)', medianMs: median(pipe) / n, runs: 5 * n, note: us(median(pipe) / n) });
     const cfg = await timeRuns(5, async () => { for (let i = 0; i < 100; i++) await t.bus.pciConfigRead({ bus: 0, device: 1, fn: 0 }, 0, 4); });
     out.push({ name: 'PCI config read (outl+inl pair)', medianMs: median(cfg) / 100, runs: 500, note: us(median(cfg) / 100) });
+    const resets = await timeRuns(20, () => t.reset());
+    out.push({ name: 'reset() for reuse (QMP system_reset + RESET event)', medianMs: median(resets), runs: 20 });
     const buf = new Uint8Array(4096);
     const rw = await timeRuns(5, async () => { for (let i = 0; i < 100; i++) { await t.mem.write(0x200000, buf); await t.mem.read(0x200000, 4096); } });
     out.push({ name: 'guest memory 4 KiB write + read', medianMs: median(rw) / 100, runs: 500, note: us(median(rw) / 100) });
