@@ -1,0 +1,234 @@
+// Each defect the net device takes, triggered, changes exactly the observable of its
+// clause: a probe reads it through the suite's net driver helpers (driver/net.ts, no
+// scenario code) on the defect-free device and on the defective one, on both transports;
+// a control next to the trigger shows the defect stays dormant otherwise.
+import { describe, expect, it } from 'vitest';
+import { createReferenceTarget, type ReferenceTarget } from '../../adapters/reference/index.ts';
+import { openDriver, type Driver } from '../../driver/index.ts';
+import {
+  ctrlCommand, netReady, postRxBuffers, readNetConfig, readRxPacket, sendFrame, takeUsed, type NetQueues, type RxBuffer,
+} from '../../driver/net.ts';
+import { VIRTIO_F, bit, missingPrerequisites } from '../../virtio/features.ts';
+import {
+  NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_RX, VIRTIO_NET_F, encodeMacTable, makeFrame, parseMac,
+} from '../../virtio/net.ts';
+import { DEFECTS } from '../defects.ts';
+
+type Transport = 'pci' | 'mmio';
+interface Ctx { transport: Transport; defect?: string; ring?: 'split' | 'packed' }
+const F = VIRTIO_NET_F;
+const feats = (...n: number[]): bigint => n.reduce((f, x) => f | bit(x), bit(VIRTIO_F.VERSION_1));
+const PEER = parseMac('02:00:5e:00:00:01');
+const OTHER = parseMac('02:00:5e:00:00:99');
+const X = parseMac('02:00:5e:00:00:77');
+const MCAST = parseMac('01:00:5e:00:00:fb');
+const CTRL = [F.MAC, F.CTRL_VQ, F.CTRL_RX];
+
+async function target(c: Ctx): Promise<{ t: ReferenceTarget; d: Driver }> {
+  const t = await createReferenceTarget({ device: 'net', transport: c.transport, defect: c.defect, timeoutScale: 0.05 });
+  return { t, d: await openDriver(t, { ring: c.ring ?? 'split' }) };
+}
+
+async function up(c: Ctx, ...bits: number[]): Promise<{ t: ReferenceTarget; d: Driver; q: NetQueues; mac: Uint8Array }> {
+  const { t, d } = await target(c);
+  const { queues } = await netReady(d, { features: feats(...bits) });
+  return { t, d, q: queues, mac: (await readNetConfig(d)).mac };
+}
+
+/** Post buffers, inject one frame, return the packet's header fields, buffer lens and whether the frame came back intact. */
+async function receive(c: Ctx, bits: number[], sizes: number[], len: number, l4?: 'tcp4' | 'udp4' | 'tcp6') {
+  const u = await up(c, F.MAC, ...bits);
+  const bufs: RxBuffer[] = await postRxBuffers(u.q.rx[0]!, sizes);
+  const f = makeFrame({ dst: u.mac, src: PEER, len, l4 });
+  await u.t.wire!.inject(f);
+  const used = await takeUsed(u.q.rx[0]!);
+  const p = await readRxPacket(u.q.rx[0]!, bufs, used);
+  return { hdr: p.hdr, lens: used.map((e) => e.len), intact: p.frame.length === f.length && p.frame.every((b, i) => b === f[i]) };
+}
+
+/** Transmit one frame, return what the wire carried (length and whether unchanged). */
+async function transmit(c: Ctx, bits: number[], frame: (mac: Uint8Array) => Uint8Array, hdr = {}) {
+  const u = await up(c, F.MAC, ...bits);
+  const f = frame(u.mac);
+  await sendFrame(u.q.tx[0]!, f, hdr);
+  const sent = u.t.wire!.sent();
+  return sent.map((s) => ({ len: s.length, same: s.length === f.length && s.every((b, i) => b === f[i]) }));
+}
+
+/** Frames for `dsts` after the control commands `cmds`: which came through on receiveq1. */
+async function filtered(c: Ctx, cmds: Array<[number, number, Uint8Array | Uint8Array[]]>, dsts: Array<Uint8Array | 'own'>, bits = CTRL): Promise<boolean[]> {
+  const u = await up(c, ...bits);
+  for (const [cls, cmd, data] of cmds) expect((await ctrlCommand(u.q.ctrl!, cls, cmd, data)).ack).toBe(0);
+  await postRxBuffers(u.q.rx[0]!, Array(8).fill(2048));
+  const out: boolean[] = [];
+  for (const dst of dsts) {
+    await u.t.wire!.inject(makeFrame({ dst: dst === 'own' ? u.mac : dst, src: PEER, len: 200 }));
+    out.push((await takeUsed(u.q.rx[0]!)).length > 0);
+  }
+  return out;
+}
+
+const PROMISC_OFF: [number, number, Uint8Array] = [VIRTIO_NET_CTRL.RX, VIRTIO_NET_CTRL_RX.PROMISC, new Uint8Array([0])];
+
+/** Frames per receiveq after `pairsSets` VQ_PAIRS_SET commands and 6 injected frames. */
+async function steering(c: Ctx, pairsSets: number[]): Promise<number[]> {
+  const u = await up(c, F.MAC, F.CTRL_VQ, F.MQ);
+  for (const n of pairsSets) expect((await ctrlCommand(u.q.ctrl!, VIRTIO_NET_CTRL.MQ, VIRTIO_NET_CTRL_MQ.VQ_PAIRS_SET, new Uint8Array([n, 0]))).ack).toBe(0);
+  for (const vq of u.q.rx) await postRxBuffers(vq, Array(8).fill(2048));
+  for (let i = 0; i < 6; i++) await u.t.wire!.inject(makeFrame({ dst: u.mac, src: PEER, len: 100, seed: i }));
+  return Promise.all(u.q.rx.map(async (vq) => (await takeUsed(vq)).length));
+}
+
+interface Probe { probe: (c: Ctx) => Promise<unknown>; control?: (c: Ctx) => Promise<unknown>; good: unknown; bad: unknown; ring?: 'packed' }
+
+const PROBES: Record<string, Probe> = {
+  'static-config-generation': {
+    probe: async (c) => { const u = await up(c, F.STATUS); const g = await u.d.transport.configGeneration(); await u.t.wire!.setLink!(false); return (await u.d.transport.configGeneration()) !== g; },
+    good: true, bad: false,
+  },
+  'mmio-static-config-generation': {
+    probe: async (c) => { const u = await up(c, F.STATUS); const g = await u.d.transport.configGeneration(); await u.t.wire!.setLink!(false); return (await u.d.transport.configGeneration()) !== g; },
+    good: true, bad: false,
+  },
+  'net-max-pairs-zero': { probe: async (c) => (await readNetConfig((await target(c)).d)).max_virtqueue_pairs, good: 2, bad: 0 },
+  'net-mtu-out-of-range': { probe: async (c) => (await readNetConfig((await target(c)).d)).mtu, good: 4000, bad: 60 },
+  'net-mtu-below-1280': { probe: async (c) => (await readNetConfig((await target(c)).d)).mtu, good: 4000, bad: 576 },
+  'net-mtu-changes': {
+    probe: async (c) => { const u = await up(c, F.MTU, F.STATUS); await u.t.wire!.setLink!(false); await u.t.wire!.setLink!(true); return (await readNetConfig(u.d)).mtu; },
+    control: async (c) => { const u = await up(c, F.MTU, F.STATUS); return (await readNetConfig(u.d)).mtu; },
+    good: 4000, bad: 6000,
+  },
+  'net-rx-exceeds-mtu': {
+    probe: async (c) => { const u = await up(c, F.MAC, F.MTU); await postRxBuffers(u.q.rx[0]!, [5000, 5000]); await u.t.wire!.inject(makeFrame({ dst: u.mac, src: PEER, len: 4015 })); return (await takeUsed(u.q.rx[0]!)).length; },
+    control: async (c) => { const u = await up(c, F.MAC); await postRxBuffers(u.q.rx[0]!, [5000, 5000]); await u.t.wire!.inject(makeFrame({ dst: u.mac, src: PEER, len: 4015 })); return (await takeUsed(u.q.rx[0]!)).length; },
+    good: 0, bad: 1,
+  },
+  'net-tx-truncates-at-1514': {
+    probe: (c) => transmit(c, [F.MTU], (mac) => makeFrame({ dst: OTHER, src: mac, len: 4014 })),
+    control: (c) => transmit(c, [F.MTU], (mac) => makeFrame({ dst: OTHER, src: mac, len: 1514 })),
+    good: [{ len: 4014, same: true }], bad: [{ len: 1514, same: false }],
+  },
+  'net-offers-mq-without-ctrl-vq': {
+    probe: async (c) => missingPrerequisites('net', await (await target(c)).d.transport.readDeviceFeatures()).map((m) => m.feature),
+    good: [], bad: ['VIRTIO_NET_F_CTRL_RX', 'VIRTIO_NET_F_MQ', 'VIRTIO_NET_F_CTRL_MAC_ADDR'],
+  },
+  'net-offers-rx-extra-without-ctrl-vq': {
+    probe: async (c) => { const o = await (await target(c)).d.transport.readDeviceFeatures(); return [(o >> BigInt(F.CTRL_RX_EXTRA)) & 1n, (o >> BigInt(F.CTRL_VQ)) & 1n]; },
+    good: [0n, 1n], bad: [1n, 0n],
+  },
+  'net-tx-drops-unknown-flags': {
+    probe: (c) => transmit(c, [], (mac) => makeFrame({ dst: OTHER, src: mac, len: 300, l4: 'udp4' }), { flags: 0x80 }),
+    control: (c) => transmit(c, [], (mac) => makeFrame({ dst: OTHER, src: mac, len: 300, l4: 'udp4' }), { flags: 0 }),
+    good: [{ len: 300, same: true }], bad: [],
+  },
+  'net-tx-csum-without-needs-csum': {
+    probe: (c) => transmit(c, [F.CSUM], (mac) => makeFrame({ dst: OTHER, src: mac, len: 300, l4: 'udp4' }), { csum_start: 34, csum_offset: 6 }),
+    control: (c) => transmit(c, [F.CSUM], (mac) => makeFrame({ dst: OTHER, src: mac, len: 300, l4: 'udp4' })),
+    good: [{ len: 300, same: true }], bad: [{ len: 300, same: false }],
+  },
+  'net-tx-drops-bad-checksum': {
+    probe: (c) => transmit(c, [], (mac) => makeFrame({ dst: OTHER, src: mac, len: 300, l4: 'udp4', badIpChecksum: true })),
+    control: (c) => transmit(c, [], (mac) => makeFrame({ dst: OTHER, src: mac, len: 300, l4: 'udp4' })),
+    good: [{ len: 300, same: true }], bad: [],
+  },
+  'net-splits-without-mrg-rxbuf': {
+    probe: async (c) => { const r = await receive(c, [], [2048, 2048], 1500); return [r.lens.length, r.hdr.num_buffers]; },
+    control: async (c) => { const r = await receive(c, [], [2048, 2048], 900); return [r.lens.length, r.hdr.num_buffers]; },
+    good: [1, 1], bad: [2, 2],
+  },
+  'net-num-buffers-zero': { probe: async (c) => (await receive(c, [], [2048], 1000)).hdr.num_buffers, good: 1, bad: 0 },
+  'net-mrg-num-buffers-one': {
+    probe: async (c) => (await receive(c, [F.MRG_RXBUF], Array(6).fill(512), 1500)).hdr.num_buffers,
+    control: async (c) => (await receive(c, [F.MRG_RXBUF], Array(6).fill(512), 400)).hdr.num_buffers,
+    good: 3, bad: 1,
+  },
+  'net-mrg-partial-fill': {
+    probe: async (c) => (await receive(c, [F.MRG_RXBUF], Array(6).fill(512), 1500)).lens,
+    good: [512, 512, 488], bad: [500, 500, 500, 12],
+  },
+  'net-rx-data-valid-without-guest-csum': { probe: async (c) => (await receive(c, [], [2048], 600, 'udp4')).hdr.flags, good: 0, bad: 2 },
+  'net-rx-gso-from-frame': {
+    probe: async (c) => (await receive(c, [], [2048], 1400, 'tcp4')).hdr.gso_type,
+    control: async (c) => (await receive(c, [], [2048], 1400)).hdr.gso_type,
+    good: 0, bad: 1,
+  },
+  'net-ctrl-rx-unsupported': {
+    probe: async (c) => { const u = await up(c, ...CTRL); return (await ctrlCommand(u.q.ctrl!, VIRTIO_NET_CTRL.RX, VIRTIO_NET_CTRL_RX.ALLMULTI, new Uint8Array([1]))).ack; },
+    control: async (c) => { const u = await up(c, ...CTRL); return (await ctrlCommand(u.q.ctrl!, VIRTIO_NET_CTRL.MAC, VIRTIO_NET_CTRL_MAC.TABLE_SET, [encodeMacTable([]), encodeMacTable([])])).ack; },
+    good: 0, bad: 1,
+  },
+  'net-promisc-ignored': {
+    probe: (c) => filtered(c, [PROMISC_OFF, [VIRTIO_NET_CTRL.RX, VIRTIO_NET_CTRL_RX.PROMISC, new Uint8Array([1])]], [OTHER]),
+    good: [true], bad: [false],
+  },
+  'net-allmulti-ignored': {
+    probe: (c) => filtered(c, [PROMISC_OFF, [VIRTIO_NET_CTRL.RX, VIRTIO_NET_CTRL_RX.ALLMULTI, new Uint8Array([1])]], [MCAST]),
+    good: [true], bad: [false],
+  },
+  'net-no-rx-filter': { probe: (c) => filtered(c, [PROMISC_OFF], ['own', OTHER]), good: [true, false], bad: [true, true] },
+  'net-mac-table-late': {
+    probe: (c) => filtered(c, [PROMISC_OFF, [VIRTIO_NET_CTRL.MAC, VIRTIO_NET_CTRL_MAC.TABLE_SET, [encodeMacTable([X]), encodeMacTable([])]]], [X]),
+    good: [true], bad: [false],
+  },
+  'net-mac-table-kept-after-reset': {
+    probe: async (c) => {
+      const u = await up(c, ...CTRL);
+      expect((await ctrlCommand(u.q.ctrl!, VIRTIO_NET_CTRL.MAC, VIRTIO_NET_CTRL_MAC.TABLE_SET, [encodeMacTable([X]), encodeMacTable([])])).ack).toBe(0);
+      const { queues } = await netReady(u.d, { features: feats(...CTRL) });
+      expect((await ctrlCommand(queues.ctrl!, ...PROMISC_OFF)).ack).toBe(0);
+      await postRxBuffers(queues.rx[0]!, [2048]);
+      await u.t.wire!.inject(makeFrame({ dst: X, src: PEER, len: 200 }));
+      return (await takeUsed(queues.rx[0]!)).length;
+    },
+    good: 0, bad: 1,
+  },
+  'net-mac-addr-config-stale': {
+    probe: async (c) => {
+      const u = await up(c, F.MAC, F.CTRL_VQ, F.CTRL_MAC_ADDR);
+      expect((await ctrlCommand(u.q.ctrl!, VIRTIO_NET_CTRL.MAC, VIRTIO_NET_CTRL_MAC.ADDR_SET, X)).ack).toBe(0);
+      return [...(await readNetConfig(u.d)).mac];
+    },
+    good: [...X], bad: [0x52, 0x54, 0x00, 0xc7, 0x5a, 0x01],
+  },
+  'net-mq-spreads-at-start': { probe: (c) => steering(c, []), control: (c) => steering(c, [2, 1]), good: [6, 0], bad: [3, 3] },
+  'net-mq-shrink-ignored': { probe: (c) => steering(c, [2, 1]), control: (c) => steering(c, []), good: [6, 0], bad: [3, 3] },
+  'packed-multi-buffer-first-early': {
+    ring: 'packed',
+    probe: async (c) => {
+      const { t, d } = await target(c);
+      const { queues } = await netReady(d, { features: feats(F.MAC, F.MRG_RXBUF) });
+      const mac = (await readNetConfig(d)).mac;
+      await postRxBuffers(queues.rx[0]!, Array(6).fill(512));
+      const order: number[] = [];
+      t.observeUsedWrites((step, pos) => { if (step === 'flags') order.push(pos.off); });
+      await t.wire!.inject(makeFrame({ dst: mac, src: PEER, len: 1500 }));
+      return order;
+    },
+    good: [1, 2, 0], bad: [0, 1, 2],
+  },
+};
+
+describe('net defect catalog', () => {
+  it('has one probe per defect the net device takes', () => {
+    expect(Object.keys(PROBES).sort()).toEqual(DEFECTS.filter((d) => d.devices.includes('net')).map((d) => d.name).sort());
+  });
+  it('NET_HDR_SIZE is the modern header (num_buffers included)', () => { expect(NET_HDR_SIZE).toBe(12); });
+});
+
+for (const info of DEFECTS.filter((d) => d.devices.includes('net'))) {
+  const p = PROBES[info.name];
+  if (!p) continue;
+  for (const transport of info.transports ?? (['pci', 'mmio'] as const)) {
+    describe(`${info.name} (net, ${transport})`, () => {
+      const c: Ctx = { transport, ring: p.ring };
+      it('probe: defect-free value', async () => { expect(await p.probe(c)).toEqual(p.good); });
+      it('probe: the defect changes it', async () => { expect(await p.probe({ ...c, defect: info.name })).toEqual(p.bad); });
+      if (p.control) {
+        const control = p.control;
+        it('control: dormant without the trigger', async () => {
+          expect(await control({ ...c, defect: info.name })).toEqual(await control(c));
+        });
+      }
+    });
+  }
+}
