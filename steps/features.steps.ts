@@ -53,7 +53,7 @@ async function negotiate(w: CtsWorld, features: bigint): Promise<void> {
   const r = await d.init({ features });
   s.featuresOk = r.featuresOk; s.accepted = r.accepted;
   s.seen.negotiated = r;
-  if (r.featuresOk && r.queues.length) s.vq = r.queues[0];
+  if (r.featuresOk && r.rings.length) s.vq = r.rings[0];
 }
 
 When('the driver negotiates the features {string}', async function (this: CtsWorld, names: string) {

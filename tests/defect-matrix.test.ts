@@ -26,7 +26,10 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // Device types: entropy and blk, and any other a scenario names with @device: (a model's
 // defects join the matrix with its first scenario; until then they are listed as not run).
 const PLANNED = planScenarios(findFeatureFiles('features', ROOT), ROOT).scenarios;
-const DEVICES: readonly DefectDevice[] = [...new Set(['entropy', 'blk', ...tagValuesSeen(PLANNED, 'device')])] as DefectDevice[];
+// DEFECT_MATRIX_DEVICES=entropy,blk narrows it for a local run.
+const ONLY = process.env.DEFECT_MATRIX_DEVICES?.split(',').map((x) => x.trim()).filter(Boolean);
+const DEVICES: readonly DefectDevice[] = ([...new Set(['entropy', 'blk', ...tagValuesSeen(PLANNED, 'device')])] as DefectDevice[])
+  .filter((d) => !ONLY || ONLY.includes(d));
 const TRANSPORTS = ['pci', 'mmio'] as const;
 const RINGS = ['split', 'packed'] as const;
 type Device = DefectDevice;

@@ -1,4 +1,4 @@
-@role:device @ring:split
+@role:device @ring:any
 Feature: Device reset (device requirements, 2.4.1)
 
   @clause:dev/core/device-reset#3c77b259

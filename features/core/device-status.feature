@@ -1,4 +1,4 @@
-@role:device @ring:split
+@role:device @ring:any
 Feature: Device status field (device requirements, 2.1.2)
   The device does no work on the virtqueues, and sends no used buffer notification,
   until the driver has set DRIVER_OK.

@@ -1,4 +1,4 @@
-@role:device @device:blk @ring:split
+@role:device @device:blk @ring:any
 Feature: Block device initialization and operation (device requirements, 5.2.5 and 5.2.6.2)
 
   @clause:dev/blk/device-operation#e179b42a

@@ -1,4 +1,4 @@
-@role:device @device:entropy @ring:split
+@role:device @device:entropy @ring:any
 Feature: Entropy device operation (device requirements, 5.4.6.2)
 
   @clause:dev/entropy/device-operation#d8fd1519
