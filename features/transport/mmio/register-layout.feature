@@ -11,7 +11,7 @@ Feature: MMIO device register layout (device requirements, 4.2.2.1)
     When the driver reads the MMIO register "Version"
     Then the register reads 0x2
 
-  @clause:dev/mmio/mmio-device-register-layout#c11f2e6a @ring:split
+  @clause:dev/mmio/mmio-device-register-layout#c11f2e6a @ring:any
   Scenario: A reset clears InterruptStatus and QueueReady
     Given the driver has initialized the device
     And the driver has submitted a request without acknowledging the interrupt

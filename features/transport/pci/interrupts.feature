@@ -1,7 +1,7 @@
 @role:device @transport:pci
 Feature: PCI interrupts: ISR status and MSI-X (device requirements, 4.1.4.5.1 and 4.1.5.1.2.1)
 
-  @clause:dev/pci/pci-device-layout/isr-status-capability#3a7442c5
+  @clause:dev/pci/pci-device-layout/isr-status-capability#3a7442c5 @ring:any
   Scenario: Reading the ISR status clears it
     Given the driver has initialized the device with MSI-X disabled
     When the driver submits a request without reading the ISR status
