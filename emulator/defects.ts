@@ -132,6 +132,16 @@ export const CLAUSE = {
   netMacFilter: 'dev/net/device-operation/control-virtqueue/setting-mac-address-filtering#bdd8a5d7',
   netMqStart: 'dev/net/device-operation/control-virtqueue/automatic-receive-steering-in-multiqueue-mode#3978a755',
   netMqPairs: 'dev/net/device-operation/control-virtqueue/automatic-receive-steering-in-multiqueue-mode#b61488f7',
+  netRxRscInfo: 'dev/net/device-operation/processing-of-incoming-packets#c21c870d',
+  netRxTunnelCsumFlag: 'dev/net/device-operation/processing-of-incoming-packets#e42ba18a',
+  netRxSecurity: 'dev/net/device-operation/processing-of-incoming-packets#86c2c0ab',
+  netRxSecurityErr: 'dev/net/device-operation/processing-of-incoming-packets#86c2c0ab~2',
+  netRxGsoUdpL4: 'dev/net/device-operation/processing-of-incoming-packets#e0bdb340',
+  netRxGsoTunnel: 'dev/net/device-operation/processing-of-incoming-packets#68e0373d',
+  netVlanAccept: 'dev/net/device-operation/control-virtqueue/vlan-filtering#a0e2b8d5',
+  netTxBothTunnelBits: 'dev/net/device-operation/packet-transmission#d8adfc4e',
+  netTxTunnelNoCsum: 'dev/net/device-operation/packet-transmission#76956b70',
+  netTxTunnelCsumFlag: 'dev/net/device-operation/packet-transmission#aaac1762',
 } as const;
 
 const BOTH: DefectDevice[] = ['entropy', 'blk'];
@@ -373,6 +383,18 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'with VIRTIO_NET_F_MQ, steers received frames over every receiveq before VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET' },
   { name: 'net-mq-shrink-ignored', clause: CLAUSE.netMqPairs, devices: NET,
     summary: 'VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET with fewer pairs is acknowledged but the old pairs keep receiving' },
+  // Each stray bit breaks its own clause and flags-zero without GUEST_CSUM.
+  { name: 'net-rx-stray-flag-bits', clause: CLAUSE.netRxRscInfo, devices: NET,
+    alsoBreaks: [CLAUSE.netRxFlagsZero, CLAUSE.netRxTunnelCsumFlag, CLAUSE.netRxSecurity, CLAUSE.netRxSecurityErr],
+    summary: 'sets RSC_INFO, UDP_TUNNEL_CSUM, SECURITY and SECURITY_ERR in received headers (none negotiated, no IPsec)' },
+  // gso_type UDP_L4 | UDP_TUNNEL_IPV4 is not NONE either.
+  { name: 'net-rx-gso-udp-l4-tunnel', clause: CLAUSE.netRxGsoUdpL4, devices: NET, alsoBreaks: [CLAUSE.netRxGsoTunnel, CLAUSE.netRxGsoNone],
+    summary: 'sets gso_type VIRTIO_NET_HDR_GSO_UDP_L4 | UDP_TUNNEL_IPV4 for received UDP frames without GUEST_USO4/6 or GUEST_UDP_TUNNEL_GSO' },
+  { name: 'net-drops-vlan-tagged', clause: CLAUSE.netVlanAccept, devices: NET,
+    summary: 'without VIRTIO_NET_F_CTRL_VLAN, drops received VLAN-tagged frames' },
+  // The same missing check lets the other two malformed tunnel headers through.
+  { name: 'net-tx-accepts-malformed-tunnel', clause: CLAUSE.netTxBothTunnelBits, devices: NET, alsoBreaks: [CLAUSE.netTxTunnelNoCsum, CLAUSE.netTxTunnelCsumFlag],
+    summary: 'transmits packets whose UDP tunnel gso_type bits or UDP_TUNNEL_CSUM flag are inconsistent instead of refusing them' },
 ];
 
 const NAMES = new Set(DEFECTS.map((d) => d.name));

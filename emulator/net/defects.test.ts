@@ -192,6 +192,28 @@ const PROBES: Record<string, Probe> = {
   },
   'net-mq-spreads-at-start': { probe: (c) => steering(c, []), control: (c) => steering(c, [2, 1]), good: [6, 0], bad: [3, 3] },
   'net-mq-shrink-ignored': { probe: (c) => steering(c, [2, 1]), control: (c) => steering(c, []), good: [6, 0], bad: [3, 3] },
+  'net-rx-stray-flag-bits': { probe: async (c) => (await receive(c, [], [2048], 600, 'udp4')).hdr.flags, good: 0, bad: 0x3c },
+  'net-rx-gso-udp-l4-tunnel': {
+    probe: async (c) => (await receive(c, [], [2048], 600, 'udp4')).hdr.gso_type,
+    control: async (c) => (await receive(c, [], [2048], 600, 'tcp4')).hdr.gso_type,
+    good: 0, bad: 0x25,
+  },
+  'net-drops-vlan-tagged': {
+    probe: async (c) => {
+      const u = await up(c, F.MAC);
+      await postRxBuffers(u.q.rx[0]!, [2048]);
+      const f = makeFrame({ dst: u.mac, src: PEER, len: 200 });
+      const tagged = new Uint8Array([...f.subarray(0, 12), 0x81, 0x00, 0x00, 42, ...f.subarray(12)]);
+      await u.t.wire!.inject(tagged);
+      return (await takeUsed(u.q.rx[0]!)).length;
+    },
+    good: 1, bad: 0,
+  },
+  'net-tx-accepts-malformed-tunnel': {
+    probe: async (c) => (await transmit(c, [], (mac) => makeFrame({ dst: OTHER, src: mac, len: 300, l4: 'udp4' }), { gso_type: 0x61, flags: 1, csum_start: 34, csum_offset: 6 })).length,
+    control: async (c) => (await transmit(c, [], (mac) => makeFrame({ dst: OTHER, src: mac, len: 300, l4: 'udp4' }))).length,
+    good: 0, bad: 1,
+  },
   'packed-multi-buffer-first-early': {
     ring: 'packed',
     probe: async (c) => {

@@ -154,6 +154,8 @@ export class NetModel implements DeviceModel {
     if (frame.length < ETH_HLEN) return false;
     const dst = frame.subarray(0, 6);
     const promisc = this.promisc && !this.defects.on('net-promisc-ignored');
+    // Without CTRL_VLAN every VLAN-tagged frame is accepted (5.1.9.5.3.1).
+    if (frame[12] === 0x81 && frame[13] === 0x00 && this.defects.on('net-drops-vlan-tagged')) return false;
     if (promisc) return true;
     if (this.defects.on('net-no-rx-filter')) return true;
     if (isBroadcast(dst)) return true;
@@ -269,6 +271,12 @@ export class NetModel implements DeviceModel {
     let flags = 0;
     let gso: number = VIRTIO_NET_HDR_GSO.NONE;
     if (this.defects.on('net-rx-data-valid-without-guest-csum')) flags |= VIRTIO_NET_HDR_F.DATA_VALID;
+    if (this.defects.on('net-rx-stray-flag-bits')) {
+      flags |= VIRTIO_NET_HDR_F.RSC_INFO | VIRTIO_NET_HDR_F.UDP_TUNNEL_CSUM | VIRTIO_NET_HDR_F.SECURITY | VIRTIO_NET_HDR_F.SECURITY_ERR;
+    }
+    if (this.defects.on('net-rx-gso-udp-l4-tunnel') && frameL4(frame)?.proto === IPPROTO_UDP) {
+      gso = VIRTIO_NET_HDR_GSO.UDP_L4 | VIRTIO_NET_HDR_GSO.UDP_TUNNEL_IPV4;
+    }
     if (this.defects.on('net-rx-gso-from-frame')) {
       const l4 = frameL4(frame);
       if (l4?.proto === IPPROTO_TCP) gso = l4.v6 ? VIRTIO_NET_HDR_GSO.TCPV6 : VIRTIO_NET_HDR_GSO.TCPV4;
@@ -291,6 +299,7 @@ export class NetModel implements DeviceModel {
     const hdr = decodeNetHdr(all);
     let frame = all.slice(NET_HDR_SIZE);
     if (hdr.flags & ~KNOWN_TX_FLAGS && this.defects.on('net-tx-drops-unknown-flags')) { this.wire.dropped++; return 0; }
+    if (malformedTunnel(hdr.flags, hdr.gso_type) && !this.defects.on('net-tx-accepts-malformed-tunnel')) { this.wire.dropped++; return 0; }
     if (this.defects.on('net-tx-drops-bad-checksum') && !(hdr.flags & VIRTIO_NET_HDR_F.NEEDS_CSUM) && !ipv4HeaderChecksumOk(frame)) {
       this.wire.dropped++;
       return 0;
@@ -383,4 +392,14 @@ function ipv4HeaderChecksumOk(frame: Uint8Array): boolean {
   for (let i = 0; i < ihl; i += 2) sum += (frame[ETH_HLEN + i]! << 8) | frame[ETH_HLEN + i + 1]!;
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   return sum === 0xffff;
+}
+
+const TUNNEL_BITS = VIRTIO_NET_HDR_GSO.UDP_TUNNEL_IPV4 | VIRTIO_NET_HDR_GSO.UDP_TUNNEL_IPV6;
+
+/** Tunnel header combinations a device must not accept (5.1.9.2.2). */
+function malformedTunnel(flags: number, gso: number): boolean {
+  const t = gso & TUNNEL_BITS;
+  if (t === TUNNEL_BITS) return true;
+  if (t && (!(flags & VIRTIO_NET_HDR_F.NEEDS_CSUM) || (flags & VIRTIO_NET_HDR_F.DATA_VALID) || (gso & ~TUNNEL_BITS) === VIRTIO_NET_HDR_GSO.NONE)) return true;
+  return (flags & VIRTIO_NET_HDR_F.UDP_TUNNEL_CSUM) !== 0 && t === 0;
 }

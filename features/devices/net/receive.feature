@@ -79,3 +79,52 @@ Feature: Network device receive buffers and incoming packets (device requirement
     And the driver has posted 4 receive buffers big enough for mtu
     When the wire brings a frame of mtu plus 15 bytes and then one of mtu plus 14 bytes
     Then only the frame of mtu plus 14 bytes is received
+
+  @clause:dev/net/device-operation/processing-of-incoming-packets#c21c870d
+  Scenario: Without VIRTIO_NET_F_RSC_EXT the received flags do not have RSC_INFO
+    Given the net driver has initialized the device with "VIRTIO_NET_F_MAC"
+    And the driver has posted 2 receive buffers of 2048 bytes
+    When the wire brings an IPv4 TCP frame of 1400 bytes for the device's MAC address
+    Then the received header's flags do not have VIRTIO_NET_HDR_F_RSC_INFO
+
+  @clause:dev/net/device-operation/processing-of-incoming-packets#e42ba18a
+  Scenario: Without VIRTIO_NET_F_GUEST_UDP_TUNNEL_GSO_CSUM the received flags do not have UDP_TUNNEL_CSUM
+    Given the net driver has initialized the device with "VIRTIO_NET_F_MAC"
+    And the driver has posted 2 receive buffers of 2048 bytes
+    When the wire brings an IPv4 UDP frame of 600 bytes for the device's MAC address
+    Then the received header's flags do not have VIRTIO_NET_HDR_F_UDP_TUNNEL_CSUM
+
+  @clause:dev/net/device-operation/processing-of-incoming-packets#86c2c0ab
+  Scenario: A packet without IPsec processing does not have SECURITY in flags
+    Given the net driver has initialized the device with "VIRTIO_NET_F_MAC"
+    And the driver has posted 2 receive buffers of 2048 bytes
+    When the wire brings an IPv4 UDP frame of 600 bytes for the device's MAC address
+    Then the received header's flags do not have VIRTIO_NET_HDR_F_SECURITY
+
+  @clause:dev/net/device-operation/processing-of-incoming-packets#86c2c0ab~2
+  Scenario: A packet without IPsec processing does not have SECURITY_ERR in flags
+    Given the net driver has initialized the device with "VIRTIO_NET_F_MAC"
+    And the driver has posted 2 receive buffers of 2048 bytes
+    When the wire brings an IPv4 UDP frame of 600 bytes for the device's MAC address
+    Then the received header's flags do not have VIRTIO_NET_HDR_F_SECURITY_ERR
+
+  @clause:dev/net/device-operation/processing-of-incoming-packets#e0bdb340
+  Scenario: Without VIRTIO_NET_F_GUEST_USO4 and USO6 gso_type is not UDP_L4
+    Given the net driver has initialized the device with "VIRTIO_NET_F_MAC"
+    And the driver has posted 2 receive buffers of 2048 bytes
+    When the wire brings an IPv4 UDP frame of 1400 bytes for the device's MAC address
+    Then the received header's gso_type is not VIRTIO_NET_HDR_GSO_UDP_L4
+
+  @clause:dev/net/device-operation/processing-of-incoming-packets#68e0373d
+  Scenario: Without VIRTIO_NET_F_GUEST_UDP_TUNNEL_GSO gso_type has no UDP tunnel bit
+    Given the net driver has initialized the device with "VIRTIO_NET_F_MAC"
+    And the driver has posted 2 receive buffers of 2048 bytes
+    When the wire brings an IPv4 UDP frame of 1400 bytes for the device's MAC address
+    Then the received header's gso_type has no UDP tunnel bit
+
+  @clause:dev/net/device-operation/control-virtqueue/vlan-filtering#a0e2b8d5
+  Scenario: Without VIRTIO_NET_F_CTRL_VLAN a VLAN-tagged frame is received
+    Given the net driver has initialized the device with "VIRTIO_NET_F_MAC"
+    And the driver has posted 2 receive buffers of 2048 bytes
+    When the wire brings a VLAN-tagged frame of 600 bytes for the device's MAC address
+    Then the frame is received

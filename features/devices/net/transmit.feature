@@ -24,3 +24,21 @@ Feature: Network device packet transmission (device requirements, 5.1.9.2.2, 5.1
     Given the net driver has initialized the device with "VIRTIO_NET_F_MAC, VIRTIO_NET_F_MTU"
     When the driver sends a frame of mtu plus 14 bytes
     Then the wire carries the frame unchanged
+
+  @clause:dev/net/device-operation/packet-transmission#d8adfc4e
+  Scenario: A packet with both UDP tunnel bits in gso_type is not accepted
+    Given the net driver has initialized the device with "VIRTIO_NET_F_MAC"
+    When the driver sends a 1400-byte frame with gso_type 97 and header flags 1
+    Then the wire does not carry the frame
+
+  @clause:dev/net/device-operation/packet-transmission#76956b70
+  Scenario: A UDP tunnel packet without NEEDS_CSUM is not accepted
+    Given the net driver has initialized the device with "VIRTIO_NET_F_MAC"
+    When the driver sends a 1400-byte frame with gso_type 33 and header flags 0
+    Then the wire does not carry the frame
+
+  @clause:dev/net/device-operation/packet-transmission#aaac1762
+  Scenario: UDP_TUNNEL_CSUM without a UDP tunnel bit in gso_type is not accepted
+    Given the net driver has initialized the device with "VIRTIO_NET_F_MAC"
+    When the driver sends a 1400-byte frame with gso_type 0 and header flags 8
+    Then the wire does not carry the frame
