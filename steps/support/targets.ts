@@ -65,13 +65,13 @@ export const createTarget: TargetFactory = async (p, o) => {
   }
   if (p.target === 'qemu') {
     if (p.defect) throw new Error('defects exist only in the reference emulator');
-    if (p.device !== 'entropy' && p.device !== 'blk') throw new Error(`the QEMU target has no ${p.device} device (entropy, blk)`);
+    if (!TARGET_DEVICES.qemu.includes(p.device)) throw new Error(`the QEMU target has no ${p.device} device (${TARGET_DEVICES.qemu.join(', ')})`);
     const mod = (await import(QEMU)) as typeof import('../../adapters/qemu/index.ts');
     // QEMU offers VIRTIO_F_RING_PACKED only with packed=on; a --qemu-device-prop packed=off
     // given by the user comes later on the -device option and wins.
     const props = [...(p.ring === 'packed' ? ['packed=on'] : []), ...(p.qemu?.extraDeviceProps ?? [])];
     return mod.createQemuTarget({
-      device: p.device as 'entropy' | 'blk', transport: p.transport, timeoutScale: p.timeoutScale, blk: o.blk,
+      device: p.device as import('../../adapters/qemu/index.ts').QemuTargetOptions['device'], transport: p.transport, timeoutScale: p.timeoutScale, blk: o.blk,
       qemuBinary: p.qemu?.binary, extraArgs: p.qemu?.extraArgs, ...(props.length ? { extraDeviceProps: props } : {}),
     });
   }
