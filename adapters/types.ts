@@ -73,6 +73,8 @@ export interface ConsoleHostSide {
   emergency(): Uint8Array;
   /** Hot-unplug `port`, where the target can. */
   unplug?(port: number): Promise<void>;
+  /** Hot-plug `port` again after an unplug, where the target can. */
+  plug?(port: number): Promise<void>;
   /** Change the console size (cols/rows, a configuration change), where the target can. */
   resize?(cols: number, rows: number): Promise<void>;
 }

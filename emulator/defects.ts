@@ -320,6 +320,8 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'answers DEVICE_READY with a DEVICE_ADD for port max_nr_ports too' },
   { name: 'console-readds-port-on-port-ready', clause: CLAUSE.consoleDeviceAdd, devices: ['console'],
     summary: 'answers PORT_READY with another DEVICE_ADD for that port before its CONSOLE_PORT/PORT_NAME/PORT_OPEN' },
+  { name: 'console-hotplug-readds-ports', clause: CLAUSE.consoleDeviceAdd, devices: ['console'],
+    summary: 'on a hot-plug after DEVICE_READY, sends DEVICE_ADD for every present port instead of the new one only' },
   { name: 'console-removes-unannounced-port', clause: CLAUSE.consoleDeviceRemove, devices: ['console'],
     summary: 'sends DEVICE_REMOVE for a port unplugged before the driver was told about it with DEVICE_ADD' },
   // The used len of a transmit buffer counts bytes written into it: none.

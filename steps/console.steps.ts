@@ -275,16 +275,32 @@ When('the driver sends VIRTIO_CONSOLE_DEVICE_READY, then PORT_READY and PORT_OPE
   await this.evidence('control messages', C(this).control.map(formatControl));
 });
 
-Then('no DEVICE_ADD names a port twice or a port at or above max_nr_ports', async function (this: CtsWorld) {
+Then('no DEVICE_ADD names a port that exists already or a port at or above max_nr_ports', async function (this: CtsWorld) {
   const c = cons(this);
   const msgs = C(this).control;
   await this.evidence('control messages', msgs.map(formatControl));
   const adds = msgs.filter((m) => m.event === E.DEVICE_ADD).map((m) => m.id);
   if (adds.length === 0) inconclusive('the device announced no port after DEVICE_READY');
-  const twice = adds.filter((id, i) => adds.indexOf(id) !== i);
+  // A port exists from its DEVICE_ADD until a DEVICE_REMOVE for it.
+  const exists = new Set<number>();
+  const again: number[] = [];
+  for (const m of msgs) {
+    if (m.event === E.DEVICE_ADD) { if (exists.has(m.id)) again.push(m.id); exists.add(m.id); }
+    if (m.event === E.DEVICE_REMOVE) exists.delete(m.id);
+  }
   const beyond = adds.filter((id) => id >= c.maxNrPorts);
-  expect(this, twice.length === 0 && beyond.length === 0, `each port announced once, below max_nr_ports ${c.maxNrPorts}`,
-    `DEVICE_ADD for ports ${adds.join(', ')}${twice.length ? ` (again: ${twice.join(', ')})` : ''}${beyond.length ? ` (≥ max_nr_ports: ${beyond.join(', ')})` : ''}`);
+  expect(this, again.length === 0 && beyond.length === 0, `DEVICE_ADD only for ports that do not exist, below max_nr_ports ${c.maxNrPorts}`,
+    `${msgs.map(formatControl).join('; ')}${again.length ? ` (added while existing: ${again.join(', ')})` : ''}${beyond.length ? ` (≥ max_nr_ports: ${beyond.join(', ')})` : ''}`);
+});
+
+When('the host unplugs port {int} and plugs it in again', async function (this: CtsWorld, port: number) {
+  const h = await host(this);
+  if (!h.unplug || !h.plug) notApplicable('the target cannot unplug and plug a console port');
+  if (cons(this).maxNrPorts <= port) notApplicable(`max_nr_ports is ${cons(this).maxNrPorts}: there is no port ${port}`);
+  await h.unplug(port);
+  await collectControl(this);
+  await h.plug(port);
+  await collectControl(this);
 });
 
 When('the host unplugs port {int} and then the driver sends VIRTIO_CONSOLE_DEVICE_READY', async function (this: CtsWorld, port: number) {

@@ -127,6 +127,26 @@ const PROBES: Record<string, Probe> = {
     control: (c) => controlExchange(c),
     good: 2, bad: 4,
   },
+  'console-hotplug-readds-ports': {
+    // Announced, unplugged (DEVICE_REMOVE 1), plugged again: which DEVICE_ADD follow?
+    probe: async (c) => {
+      const u = await open(c);
+      await u.c.sendControl({ id: 0, event: E.DEVICE_READY, value: 1 });
+      await u.c.controlMessages((m) => m.length >= 2, 200);
+      await u.t.console!.unplug!(1);
+      await u.t.console!.plug!(1);
+      return (await u.c.controlMessages(() => false, 40)).map((m) => [m.event, m.id]);
+    },
+    // Unplugged and plugged again before DEVICE_READY: announced once, by the DEVICE_READY answer.
+    control: async (c) => {
+      const u = await open(c);
+      await u.t.console!.unplug!(1);
+      await u.t.console!.plug!(1);
+      await u.c.sendControl({ id: 0, event: E.DEVICE_READY, value: 1 });
+      return (await u.c.controlMessages(() => false, 40)).map((m) => [m.event, m.id]);
+    },
+    good: [[E.DEVICE_REMOVE, 1], [E.DEVICE_ADD, 1]], bad: [[E.DEVICE_REMOVE, 1], [E.DEVICE_ADD, 0], [E.DEVICE_ADD, 1]],
+  },
   'console-removes-unannounced-port': {
     probe: (c) => controlExchange(c, { unplugFirst: 1 }),
     control: async (c) => {

@@ -31,6 +31,8 @@ export interface ConsoleHost {
   emergency(): Uint8Array;
   /** Hot-unplug `port` (the device tells a ready driver with DEVICE_REMOVE). */
   unplug(port: number): Promise<void>;
+  /** Hot-plug `port` again (the device tells a ready driver with DEVICE_ADD). */
+  plug(port: number): Promise<void>;
   /** New console size: cols/rows change and the device signals a configuration change. */
   resize(cols: number, rows: number): Promise<void>;
 }
@@ -64,6 +66,8 @@ export class ConsoleModel implements DeviceModel, ConsoleHost {
   private ports: Port[];
   /** Control messages waiting for a buffer in the control receiveq. */
   private controlOut: ConsoleControl[] = [];
+  /** The driver sent DEVICE_READY since the last reset: hot-plugged ports are announced. */
+  private driverReady = false;
   private emerg: number[] = [];
 
   constructor(o: ConsoleModelOptions, private readonly defects: Defects) {
@@ -104,6 +108,7 @@ export class ConsoleModel implements DeviceModel, ConsoleHost {
   reset(): void {
     for (const p of this.ports) { p.added = false; p.guestOpen = false; }
     this.controlOut = [];
+    this.driverReady = false;
   }
 
   isReceiveQueue(q: number): boolean { return q % 2 === 0; }
@@ -142,6 +147,7 @@ export class ConsoleModel implements DeviceModel, ConsoleHost {
     switch (c.event) {
       case E.DEVICE_READY:
         if (c.value !== 1) break;
+        this.driverReady = true;
         // Announce each present port once; a port already announced is not announced again.
         for (const [id, p] of this.ports.entries()) {
           if (!p.present || p.added) continue;
@@ -242,6 +248,20 @@ export class ConsoleModel implements DeviceModel, ConsoleHost {
     this.cols = cols;
     this.rows = rows;
     this.device?.configChanged();
+  }
+
+  async plug(port: number): Promise<void> {
+    const p = this.ports[port];
+    if (!p || p.present) return;
+    p.present = true;
+    if (!this.driverReady) return; // announced when the driver says DEVICE_READY
+    // The defect announces every present port again, not only the new one.
+    for (const [id, q] of this.ports.entries()) {
+      if (!q.present || (q.added && !this.defects.on('console-hotplug-readds-ports'))) continue;
+      q.added = true;
+      this.send({ id, event: VIRTIO_CONSOLE.DEVICE_ADD, value: 0 });
+    }
+    await this.flush(CONTROL_RECEIVEQ);
   }
 
   async unplug(port: number): Promise<void> {

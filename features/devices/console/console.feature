@@ -69,13 +69,20 @@ Feature: Console device (device requirements, 5.3 and the core rules a console s
   Scenario: The device answers DEVICE_READY with one DEVICE_ADD per port, each below max_nr_ports
     Given the driver has initialized the console with VIRTIO_CONSOLE_F_MULTIPORT
     When the driver sends VIRTIO_CONSOLE_DEVICE_READY
-    Then no DEVICE_ADD names a port twice or a port at or above max_nr_ports
+    Then no DEVICE_ADD names a port that exists already or a port at or above max_nr_ports
 
   @clause:dev/console/device-operation/multiport-device-operation#357d7cc1 @requires:VIRTIO_CONSOLE_F_MULTIPORT
   Scenario: PORT_READY and PORT_OPEN do not make the device announce a port again
     Given the driver has initialized the console with VIRTIO_CONSOLE_F_MULTIPORT
     When the driver sends VIRTIO_CONSOLE_DEVICE_READY, then PORT_READY and PORT_OPEN for every announced port
-    Then no DEVICE_ADD names a port twice or a port at or above max_nr_ports
+    Then no DEVICE_ADD names a port that exists already or a port at or above max_nr_ports
+
+  @clause:dev/console/device-operation/multiport-device-operation#357d7cc1 @requires:VIRTIO_CONSOLE_F_MULTIPORT
+  Scenario: A port plugged in again after its removal is announced, and no other port again
+    Given the driver has initialized the console with VIRTIO_CONSOLE_F_MULTIPORT
+    When the driver sends VIRTIO_CONSOLE_DEVICE_READY
+    And the host unplugs port 1 and plugs it in again
+    Then no DEVICE_ADD names a port that exists already or a port at or above max_nr_ports
 
   @clause:dev/core/virtqueues/the-virtqueue-used-ring#d50e44f4 @requires:VIRTIO_CONSOLE_F_MULTIPORT
   Scenario: Data on port 1 goes both ways once the driver has opened it
