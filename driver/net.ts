@@ -97,9 +97,10 @@ export async function takeUsed(vq: Virtqueue): Promise<AnyUsedElem[]> {
 
 /**
  * Read the packet at the start of `elems` (used elements of `bufs`): its header, then as
- * many buffers as num_buffers says (at least one, at most what was used).
+ * many buffers as num_buffers says (at least one, at most what was used); one buffer when
+ * `mergeable` is false (MRG_RXBUF not negotiated).
  */
-export async function readRxPacket(vq: Virtqueue, bufs: RxBuffer[], elems: AnyUsedElem[]): Promise<RxPacket> {
+export async function readRxPacket(vq: Virtqueue, bufs: RxBuffer[], elems: AnyUsedElem[], o: { mergeable?: boolean } = {}): Promise<RxPacket> {
   if (elems.length === 0) throw new DriverError('no used receive buffer');
   const find = (id: number): RxBuffer => {
     const b = bufs.find((x) => x.id === id);
@@ -109,7 +110,8 @@ export async function readRxPacket(vq: Virtqueue, bufs: RxBuffer[], elems: AnyUs
   const first = find(elems[0]!.id);
   const head = await vq.mem.read(first.addr, Math.max(NET_HDR_SIZE, Math.min(first.len, elems[0]!.len)));
   const hdr = decodeNetHdr(head.subarray(0, NET_HDR_SIZE));
-  const count = Math.min(Math.max(hdr.num_buffers, 1), elems.length);
+  // Without MRG_RXBUF a packet is one buffer, whatever num_buffers says.
+  const count = o.mergeable === false ? 1 : Math.min(Math.max(hdr.num_buffers, 1), elems.length);
   const parts: Uint8Array[] = [];
   const used: RxPacket['used'] = [];
   for (let i = 0; i < count; i++) {
