@@ -55,7 +55,7 @@ Feature: Console device (device requirements, 5.3 and the core rules a console s
   Scenario: A write to emerg_wr right after a reset is accepted
     Given the device has just been reset
     When the driver writes 0x41 to emerg_wr
-    Then the host receives one emergency byte
+    Then the host receives one emergency byte, as for a write once the device is initialized
 
   @clause:dev/console/device-initialization#6e2ce757 @requires:VIRTIO_CONSOLE_F_EMERG_WRITE
   Scenario: The device outputs the lower byte of what is written to emerg_wr
