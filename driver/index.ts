@@ -33,3 +33,7 @@ export {
   RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, RING_EVENT_FLAGS_ENABLE, VIRTQ_DESC_F_AVAIL, VIRTQ_DESC_F_USED,
   type EventSuppress, type PackedDesc, type RingPos,
 } from '../virtio/packed-ring.ts';
+export {
+  ctrlCommand, netReady, postRxBuffers, readNetConfig, readRxPacket, sendFrame, takeUsed,
+  type CtrlResult, type NetConfig, type NetQueues, type RxBuffer, type RxPacket,
+} from './net.ts';
