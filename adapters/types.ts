@@ -90,4 +90,6 @@ export interface NetWire {
   sent(): Uint8Array[];
   /** Link up or down (VIRTIO_NET_S_LINK_UP), where the target can change it. */
   setLink?(up: boolean): Promise<void>;
+  /** Ask the driver to announce itself (VIRTIO_NET_S_ANNOUNCE, GUEST_ANNOUNCE), where the target can. */
+  announce?(): Promise<void>;
 }

@@ -142,6 +142,8 @@ export const CLAUSE = {
   netTxBothTunnelBits: 'dev/net/device-operation/packet-transmission#d8adfc4e',
   netTxTunnelNoCsum: 'dev/net/device-operation/packet-transmission#76956b70',
   netTxTunnelCsumFlag: 'dev/net/device-operation/packet-transmission#aaac1762',
+  netVlanFilter: 'dev/net/device-operation/control-virtqueue/vlan-filtering#019657ec',
+  netAnnounceAck: 'dev/net/device-operation/control-virtqueue/gratuitous-packet-sending#2e9546a3',
 } as const;
 
 const BOTH: DefectDevice[] = ['entropy', 'blk'];
@@ -394,6 +396,12 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'sets gso_type VIRTIO_NET_HDR_GSO_UDP_L4 | UDP_TUNNEL_IPV4 for received UDP frames without GUEST_USO4/6 or GUEST_UDP_TUNNEL_GSO' },
   { name: 'net-drops-vlan-tagged', clause: CLAUSE.netVlanAccept, devices: NET,
     summary: 'without VIRTIO_NET_F_CTRL_VLAN, drops received VLAN-tagged frames' },
+  { name: 'net-vlan-add-ignored', clause: CLAUSE.netVlanFilter, devices: NET,
+    summary: 'with VIRTIO_NET_F_CTRL_VLAN, acknowledges VIRTIO_NET_CTRL_VLAN_ADD but keeps dropping frames of that VLAN' },
+  { name: 'net-vlan-no-filter', clause: CLAUSE.netVlanFilter, devices: NET,
+    summary: 'with VIRTIO_NET_F_CTRL_VLAN and promiscuous mode off, passes frames of VLANs not in the filter table' },
+  { name: 'net-announce-not-cleared', clause: CLAUSE.netAnnounceAck, devices: NET,
+    summary: 'acknowledges VIRTIO_NET_CTRL_ANNOUNCE_ACK but leaves VIRTIO_NET_S_ANNOUNCE set in status' },
   // The same missing check lets the other two malformed tunnel headers through.
   { name: 'net-tx-accepts-malformed-tunnel', clause: CLAUSE.netTxBothTunnelBits, devices: NET, alsoBreaks: [CLAUSE.netTxTunnelNoCsum, CLAUSE.netTxTunnelCsumFlag],
     summary: 'transmits packets whose UDP tunnel gso_type bits or UDP_TUNNEL_CSUM flag are inconsistent instead of refusing them' },

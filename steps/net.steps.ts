@@ -15,7 +15,7 @@ import { VIRTIO_F, bit, hasBit } from '../virtio/features.ts';
 import {
   ETH_HLEN, MQ_PAIRS_MAX, MQ_PAIRS_MIN, MTU_MAX, MTU_MIN, MTU_RECOMMENDED_MIN, NET_CONFIG, NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_MAC,
   VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_RX, VIRTIO_NET_F, VIRTIO_NET_HDR_F, VIRTIO_NET_HDR_GSO, VIRTIO_NET_OK, VIRTIO_NET_S_LINK_UP, encodeMacTable,
-  formatMac, makeFrame, parseMac,
+  formatMac, makeFrame, parseMac, VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_S_ANNOUNCE, vlanTag,
 } from '../virtio/net.ts';
 
 /** A unicast address that is never the device's own. */
@@ -476,6 +476,56 @@ When('the driver sets the MAC table to the unicast address 02:00:5e:00:00:77', a
 
 When('the driver resets and initializes the device again with {string}', async function (this: CtsWorld, names: string) {
   await init(this, names); // netReady resets first
+});
+
+When('the driver adds VLAN {int} to the filter table', async function (this: CtsWorld, vid: number) {
+  await needOk(this, `VIRTIO_NET_CTRL_VLAN_ADD ${vid}`, VIRTIO_NET_CTRL.VLAN, VIRTIO_NET_CTRL_VLAN.ADD, new Uint8Array([vid & 0xff, vid >> 8]));
+});
+
+async function vlanDelivered(w: CtsWorld, vid: number): Promise<boolean> {
+  const s = N(w);
+  if (s.rx[0]!.length === 0) s.rx[0]!.push(...await postRxBuffers(queues(w).rx[0]!, Array(8).fill(2048)));
+  await inject(w, vlanTag(makeFrame({ dst: s.cfg!.mac, src: PEER, len: 200, seed: s.injected.length }), vid));
+  return (await usedPerQueue(w)).flat().length > 0;
+}
+
+When('the wire brings a frame of VLAN {int} for the device\'s MAC address', async function (this: CtsWorld, vid: number) {
+  N(this).seen.delivered = await vlanDelivered(this, vid);
+  N(this).seen.dest = `the device's MAC address on VLAN ${vid}`;
+});
+
+Given('a frame of VLAN {int} for the device\'s MAC address is received', async function (this: CtsWorld, vid: number) {
+  if (!await vlanDelivered(this, vid)) inconclusive(`a frame of VLAN ${vid}, which is in the filter table, was not received: the scenario's premise does not hold`);
+});
+
+Then('the frame of a VLAN not in the table is dropped', function (this: CtsWorld) {
+  const s = N(this);
+  // The clause's second half: SHOULD drop.
+  expect(this, s.seen.delivered === false, `the frame for ${String(s.seen.dest)} dropped`, 'it was received', 'SHOULD');
+});
+
+When('the device asks the driver to announce itself', async function (this: CtsWorld) {
+  const wr = await wire(this);
+  if (!wr.announce) inconclusive('this target cannot make the device announce');
+  await wr.announce();
+  const d = await drv(this);
+  const deadline = performance.now() + this.ms(WIRE_MS);
+  for (;;) {
+    await settle(this);
+    const status = await d.transport.readConfig(NET_CONFIG.status[0], 2);
+    if (status & VIRTIO_NET_S_ANNOUNCE) break;
+    if (performance.now() > deadline) inconclusive(`status ${hex(status)}: VIRTIO_NET_S_ANNOUNCE never set, nothing to acknowledge`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+});
+
+When('the driver sends VIRTIO_NET_CTRL_ANNOUNCE_ACK', async function (this: CtsWorld) {
+  await needOk(this, 'VIRTIO_NET_CTRL_ANNOUNCE_ACK', VIRTIO_NET_CTRL.ANNOUNCE, VIRTIO_NET_CTRL_ANNOUNCE.ACK, new Uint8Array(0));
+});
+
+Then('status does not have VIRTIO_NET_S_ANNOUNCE', async function (this: CtsWorld) {
+  const status = await (await drv(this)).transport.readConfig(NET_CONFIG.status[0], 2);
+  expect(this, (status & VIRTIO_NET_S_ANNOUNCE) === 0, 'VIRTIO_NET_S_ANNOUNCE clear once the ACK was used', `status ${hex(status)}`);
 });
 
 When('the driver sets the MAC address to 02:00:5e:00:00:42', async function (this: CtsWorld) {

@@ -87,6 +87,8 @@ export const VIRTIO_NET_CTRL = {
 export const VIRTIO_NET_CTRL_RX = { PROMISC: 0, ALLMULTI: 1, ALLUNI: 2, NOMULTI: 3, NOUNI: 4, NOBCAST: 5 } as const;
 export const VIRTIO_NET_CTRL_MAC = { TABLE_SET: 0, ADDR_SET: 1 } as const;
 export const VIRTIO_NET_CTRL_MQ = { VQ_PAIRS_SET: 0, RSS_CONFIG: 1, HASH_CONFIG: 2 } as const;
+export const VIRTIO_NET_CTRL_VLAN = { ADD: 0, DEL: 1 } as const;
+export const VIRTIO_NET_CTRL_ANNOUNCE = { ACK: 0 } as const;
 
 /** struct virtio_net_ctrl_mac: le32 entries, then entries × 6-byte addresses. */
 export function encodeMacTable(macs: Uint8Array[]): Uint8Array {
@@ -185,4 +187,19 @@ export function ipv4HeaderChecksum(h: Uint8Array): number {
   for (let i = 0; i + 1 < h.length; i += 2) sum += (h[i]! << 8) | h[i + 1]!;
   while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
   return ~sum & 0xffff;
+}
+
+/** 802.1Q: tag a frame with VLAN `vid` (TPID 0x8100 after the source address). */
+export function vlanTag(frame: Uint8Array, vid: number): Uint8Array {
+  const out = new Uint8Array(frame.length + 4);
+  out.set(frame.subarray(0, 12), 0);
+  out.set([0x81, 0x00, (vid >> 8) & 0x0f, vid & 0xff], 12);
+  out.set(frame.subarray(12), 16);
+  return out;
+}
+
+/** The VLAN id of an 802.1Q-tagged frame, else undefined. */
+export function vlanOf(frame: Uint8Array): number | undefined {
+  if (frame.length < 18 || frame[12] !== 0x81 || frame[13] !== 0x00) return undefined;
+  return ((frame[14]! & 0x0f) << 8) | frame[15]!;
 }

@@ -91,6 +91,7 @@ export async function createReferenceTarget(o: ReferenceTargetOptions): Promise<
       inject: (frame: Uint8Array) => net.inject(frame),
       sent: () => { const s = net.wire.sent.slice(taken); taken = net.wire.sent.length; return s; },
       setLink: async (up: boolean) => { net.setLink(up); },
+      announce: async () => { net.announce(); },
     } });
   }
   if (o.device === 'blk') {

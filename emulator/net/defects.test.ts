@@ -10,7 +10,8 @@ import {
 } from '../../driver/net.ts';
 import { VIRTIO_F, bit, missingPrerequisites } from '../../virtio/features.ts';
 import {
-  NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_RX, VIRTIO_NET_F, encodeMacTable, makeFrame, parseMac,
+  NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_VLAN,
+  VIRTIO_NET_F, encodeMacTable, makeFrame, parseMac, vlanTag,
 } from '../../virtio/net.ts';
 import { DEFECTS } from '../defects.ts';
 
@@ -79,6 +80,20 @@ async function steering(c: Ctx, pairsSets: number[]): Promise<number[]> {
   return Promise.all(u.q.rx.map(async (vq) => (await takeUsed(vq)).length));
 }
 
+/** With promiscuous mode off and VLANs `added`, which tagged frames for the own MAC come through. */
+async function vlanFiltered(c: Ctx, added: number[], tried: number[]): Promise<boolean[]> {
+  const u = await up(c, ...CTRL, F.CTRL_VLAN);
+  expect((await ctrlCommand(u.q.ctrl!, ...PROMISC_OFF)).ack).toBe(0);
+  for (const v of added) expect((await ctrlCommand(u.q.ctrl!, VIRTIO_NET_CTRL.VLAN, VIRTIO_NET_CTRL_VLAN.ADD, new Uint8Array([v, 0]))).ack).toBe(0);
+  await postRxBuffers(u.q.rx[0]!, Array(4).fill(2048));
+  const out: boolean[] = [];
+  for (const v of tried) {
+    await u.t.wire!.inject(vlanTag(makeFrame({ dst: u.mac, src: PEER, len: 200 }), v));
+    out.push((await takeUsed(u.q.rx[0]!)).length > 0);
+  }
+  return out;
+}
+
 interface Probe { probe: (c: Ctx) => Promise<unknown>; control?: (c: Ctx) => Promise<unknown>; good: unknown; bad: unknown; ring?: 'packed' }
 
 const PROBES: Record<string, Probe> = {
@@ -110,7 +125,7 @@ const PROBES: Record<string, Probe> = {
   },
   'net-offers-mq-without-ctrl-vq': {
     probe: async (c) => missingPrerequisites('net', await (await target(c)).d.transport.readDeviceFeatures()).map((m) => m.feature),
-    good: [], bad: ['VIRTIO_NET_F_CTRL_RX', 'VIRTIO_NET_F_MQ', 'VIRTIO_NET_F_CTRL_MAC_ADDR'],
+    good: [], bad: ['VIRTIO_NET_F_CTRL_RX', 'VIRTIO_NET_F_CTRL_VLAN', 'VIRTIO_NET_F_GUEST_ANNOUNCE', 'VIRTIO_NET_F_MQ', 'VIRTIO_NET_F_CTRL_MAC_ADDR'],
   },
   'net-offers-rx-extra-without-ctrl-vq': {
     probe: async (c) => { const o = await (await target(c)).d.transport.readDeviceFeatures(); return [(o >> BigInt(F.CTRL_RX_EXTRA)) & 1n, (o >> BigInt(F.CTRL_VQ)) & 1n]; },
@@ -213,6 +228,25 @@ const PROBES: Record<string, Probe> = {
     probe: async (c) => (await transmit(c, [], (mac) => makeFrame({ dst: OTHER, src: mac, len: 300, l4: 'udp4' }), { gso_type: 0x61, flags: 1, csum_start: 34, csum_offset: 6 })).length,
     control: async (c) => (await transmit(c, [], (mac) => makeFrame({ dst: OTHER, src: mac, len: 300, l4: 'udp4' }))).length,
     good: 0, bad: 1,
+  },
+  'net-vlan-add-ignored': {
+    probe: (c) => vlanFiltered(c, [42], [42, 43]),
+    good: [true, false], bad: [false, false],
+  },
+  'net-vlan-no-filter': {
+    probe: (c) => vlanFiltered(c, [42], [42, 43]),
+    good: [true, false], bad: [true, true],
+  },
+  'net-announce-not-cleared': {
+    probe: async (c) => {
+      const { t, d } = await target(c);
+      const { queues } = await netReady(d, { features: feats(F.STATUS, F.CTRL_VQ, F.GUEST_ANNOUNCE) });
+      await t.wire!.announce!();
+      const before = (await readNetConfig(d)).status;
+      expect((await ctrlCommand(queues.ctrl!, VIRTIO_NET_CTRL.ANNOUNCE, VIRTIO_NET_CTRL_ANNOUNCE.ACK)).ack).toBe(0);
+      return [before, (await readNetConfig(d)).status];
+    },
+    good: [3, 1], bad: [3, 3],
   },
   'packed-multi-buffer-first-early': {
     ring: 'packed',

@@ -8,7 +8,8 @@
 import { bit, hasBit } from '../../virtio/features.ts';
 import { DEVICE_ID } from '../../virtio/ids.ts';
 import {
-  ETH_HLEN, NET_CONFIG, NET_CONFIG_SIZE, NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_RX,
+  ETH_HLEN, NET_CONFIG, NET_CONFIG_SIZE, NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MQ,
+  VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_S_ANNOUNCE, vlanOf,
   VIRTIO_NET_ERR, VIRTIO_NET_F, VIRTIO_NET_HDR_F, VIRTIO_NET_HDR_GSO, VIRTIO_NET_OK, VIRTIO_NET_S_LINK_UP, controlq, decodeMacTables,
   decodeNetHdr, encodeNetHdr, frameL4, isBroadcast, isMulticast, sameMac, IPPROTO_TCP, IPPROTO_UDP,
 } from '../../virtio/net.ts';
@@ -63,6 +64,10 @@ export class NetModel implements DeviceModel {
   /** A MAC table received but not in force yet (late-table defect). */
   private stagedTable?: { unicast: Uint8Array[]; multicast: Uint8Array[] };
   private pairs = 1;
+  /** VLAN filter table (CTRL_VLAN): ids added with VLAN_ADD. */
+  private vlans = new Set<number>();
+  /** VIRTIO_NET_S_ANNOUNCE is set (GUEST_ANNOUNCE) until the driver acknowledges it. */
+  private announcing = false;
   private mtuShift = 0;
   private flow = 0;
   private backlog: Uint8Array[][];
@@ -88,11 +93,11 @@ export class NetModel implements DeviceModel {
 
   offeredFeatures(): bigint {
     const F = VIRTIO_NET_F;
-    let f = [F.CSUM, F.GUEST_CSUM, F.MAC, F.STATUS, F.MRG_RXBUF, F.CTRL_VQ, F.CTRL_RX, F.CTRL_MAC_ADDR, F.MQ, F.MTU]
+    let f = [F.CSUM, F.GUEST_CSUM, F.MAC, F.STATUS, F.MRG_RXBUF, F.CTRL_VQ, F.CTRL_RX, F.CTRL_VLAN, F.GUEST_ANNOUNCE, F.CTRL_MAC_ADDR, F.MQ, F.MTU]
       .reduce((a, n) => a | bit(n), 0n);
     if (this.defects.on('net-offers-mq-without-ctrl-vq')) f &= ~bit(F.CTRL_VQ);
     if (this.defects.on('net-offers-rx-extra-without-ctrl-vq')) {
-      f &= ~(bit(F.CTRL_VQ) | bit(F.CTRL_RX) | bit(F.CTRL_MAC_ADDR) | bit(F.MQ));
+      f &= ~(bit(F.CTRL_VQ) | bit(F.CTRL_RX) | bit(F.CTRL_VLAN) | bit(F.GUEST_ANNOUNCE) | bit(F.CTRL_MAC_ADDR) | bit(F.MQ));
       f |= bit(F.CTRL_RX_EXTRA);
     }
     return f;
@@ -104,7 +109,7 @@ export class NetModel implements DeviceModel {
     const b = new Uint8Array(NET_CONFIG_SIZE);
     const v = new DataView(b.buffer);
     b.set(this.configMac, NET_CONFIG.mac[0]);
-    v.setUint16(NET_CONFIG.status[0], this.linkUp ? VIRTIO_NET_S_LINK_UP : 0, true);
+    v.setUint16(NET_CONFIG.status[0], (this.linkUp ? VIRTIO_NET_S_LINK_UP : 0) | (this.announcing ? VIRTIO_NET_S_ANNOUNCE : 0), true);
     v.setUint16(NET_CONFIG.max_virtqueue_pairs[0], this.defects.on('net-max-pairs-zero') ? 0 : this.maxPairs, true);
     let mtu = this.defects.on('net-mtu-out-of-range') ? 60 : this.mtu;
     if (this.defects.on('net-mtu-changes')) mtu += this.mtuShift;
@@ -124,6 +129,8 @@ export class NetModel implements DeviceModel {
     if (!this.defects.on('net-mac-table-kept-after-reset')) { this.unicast = []; this.multicast = []; }
     this.stagedTable = undefined;
     this.pairs = this.defects.on('net-mq-spreads-at-start') ? this.maxPairs : 1;
+    this.vlans = new Set();
+    this.announcing = false;
     this.backlog = Array.from({ length: this.maxPairs }, () => []);
     this.taken = Array.from({ length: this.maxPairs }, () => []);
   }
@@ -150,6 +157,17 @@ export class NetModel implements DeviceModel {
     this.dev?.configChanged();
   }
 
+  /**
+   * Ask the driver to announce itself (GUEST_ANNOUNCE negotiated, after DRIVER_OK): status
+   * gets VIRTIO_NET_S_ANNOUNCE and a configuration change follows. False when it cannot.
+   */
+  announce(): boolean {
+    if (!this.negotiated(VIRTIO_NET_F.GUEST_ANNOUNCE) || !this.dev || !(this.dev.status & DRIVER_OK)) return false;
+    this.announcing = true;
+    this.dev.configChanged();
+    return true;
+  }
+
   private accepts(frame: Uint8Array): boolean {
     if (frame.length < ETH_HLEN) return false;
     const dst = frame.subarray(0, 6);
@@ -158,6 +176,9 @@ export class NetModel implements DeviceModel {
     if (frame[12] === 0x81 && frame[13] === 0x00 && this.defects.on('net-drops-vlan-tagged')) return false;
     if (promisc) return true;
     if (this.defects.on('net-no-rx-filter')) return true;
+    // With CTRL_VLAN a tagged frame needs its id in the table (after promiscuous mode, as QEMU).
+    const vid = vlanOf(frame);
+    if (vid !== undefined && this.negotiated(VIRTIO_NET_F.CTRL_VLAN) && !this.vlans.has(vid) && !this.defects.on('net-vlan-no-filter')) return false;
     if (isBroadcast(dst)) return true;
     if (isMulticast(dst)) return (this.allmulti && !this.defects.on('net-allmulti-ignored')) || this.multicast.some((m) => sameMac(m, dst));
     return sameMac(this.mac, dst) || this.unicast.some((m) => sameMac(m, dst));
@@ -351,6 +372,20 @@ export class NetModel implements DeviceModel {
           return VIRTIO_NET_OK;
         }
         return VIRTIO_NET_ERR;
+      }
+      case VIRTIO_NET_CTRL.VLAN: {
+        if (!this.negotiated(F.CTRL_VLAN) || data.length < 2) return VIRTIO_NET_ERR;
+        const vid = data[0]! | (data[1]! << 8);
+        if (vid > 4095) return VIRTIO_NET_ERR;
+        if (cmd === VIRTIO_NET_CTRL_VLAN.ADD) { if (!this.defects.on('net-vlan-add-ignored')) this.vlans.add(vid); return VIRTIO_NET_OK; }
+        if (cmd === VIRTIO_NET_CTRL_VLAN.DEL) { this.vlans.delete(vid); return VIRTIO_NET_OK; }
+        return VIRTIO_NET_ERR;
+      }
+      case VIRTIO_NET_CTRL.ANNOUNCE: {
+        if (cmd !== VIRTIO_NET_CTRL_ANNOUNCE.ACK || !this.negotiated(F.GUEST_ANNOUNCE)) return VIRTIO_NET_ERR;
+        // Cleared before the command buffer is used (5.1.9.5.4.2), unless the defect keeps it.
+        if (!this.defects.on('net-announce-not-cleared')) this.announcing = false;
+        return VIRTIO_NET_OK;
       }
       case VIRTIO_NET_CTRL.MQ: {
         if (cmd !== VIRTIO_NET_CTRL_MQ.VQ_PAIRS_SET || !this.negotiated(F.MQ) || data.length < 2) return VIRTIO_NET_ERR;

@@ -79,3 +79,27 @@ Feature: Network device control virtqueue (device requirements, 5.1.9.5)
     And the driver sets VIRTIO_NET_CTRL_MQ_VQ_PAIRS_SET to 1
     And the wire brings 6 frames for the device's MAC address
     Then all 6 frames arrive on receiveq1
+
+  @clause:dev/net/device-operation/control-virtqueue/vlan-filtering#019657ec @requires:VIRTIO_NET_F_CTRL_VLAN @requires:VIRTIO_NET_F_CTRL_RX
+  Scenario: With VIRTIO_NET_F_CTRL_VLAN a frame of a VLAN in the filter table is received
+    Given the net driver has initialized the device with "VIRTIO_NET_F_MAC, VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_CTRL_RX, VIRTIO_NET_F_CTRL_VLAN"
+    And promiscuous mode is off
+    When the driver adds VLAN 42 to the filter table
+    And the wire brings a frame of VLAN 42 for the device's MAC address
+    Then the frame is received
+
+  @clause:dev/net/device-operation/control-virtqueue/vlan-filtering#019657ec @requires:VIRTIO_NET_F_CTRL_VLAN @requires:VIRTIO_NET_F_CTRL_RX
+  Scenario: With VIRTIO_NET_F_CTRL_VLAN a frame of a VLAN not in the filter table is dropped
+    Given the net driver has initialized the device with "VIRTIO_NET_F_MAC, VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_CTRL_RX, VIRTIO_NET_F_CTRL_VLAN"
+    And promiscuous mode is off
+    And the driver adds VLAN 42 to the filter table
+    And a frame of VLAN 42 for the device's MAC address is received
+    When the wire brings a frame of VLAN 43 for the device's MAC address
+    Then the frame of a VLAN not in the table is dropped
+
+  @clause:dev/net/device-operation/control-virtqueue/gratuitous-packet-sending#2e9546a3 @requires:VIRTIO_NET_F_GUEST_ANNOUNCE
+  Scenario: VIRTIO_NET_CTRL_ANNOUNCE_ACK clears VIRTIO_NET_S_ANNOUNCE
+    Given the net driver has initialized the device with "VIRTIO_NET_F_STATUS, VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_GUEST_ANNOUNCE"
+    When the device asks the driver to announce itself
+    And the driver sends VIRTIO_NET_CTRL_ANNOUNCE_ACK
+    Then status does not have VIRTIO_NET_S_ANNOUNCE
