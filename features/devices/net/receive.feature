@@ -1,7 +1,7 @@
 @role:device @device:net
 Feature: Network device receive buffers and incoming packets (device requirements, 5.1.9.3.2, 5.1.9.4.1, 5.1.4.1)
 
-  @clause:dev/net/device-operation/setting-up-receive-buffers#3bdb9208
+  @clause:dev/net/device-operation/setting-up-receive-buffers#3bdb9208 @ring:any
   Scenario: Without VIRTIO_NET_F_MRG_RXBUF a packet takes a single buffer
     Given the net driver has initialized the device with "VIRTIO_NET_F_MAC"
     And the driver has posted 2 receive buffers of 2048 bytes
@@ -9,14 +9,14 @@ Feature: Network device receive buffers and incoming packets (device requirement
     Then exactly one receive buffer is used for the frame
     And the received frame is the frame from the wire
 
-  @clause:dev/net/device-operation/processing-of-incoming-packets#edb58f9f
+  @clause:dev/net/device-operation/processing-of-incoming-packets#edb58f9f @ring:any
   Scenario: Without VIRTIO_NET_F_MRG_RXBUF num_buffers is 1
     Given the net driver has initialized the device with "VIRTIO_NET_F_MAC"
     And the driver has posted 2 receive buffers of 2048 bytes
     When the wire brings a frame of 1500 bytes for the device's MAC address
     Then the received header has num_buffers 1
 
-  @clause:dev/net/device-operation/processing-of-incoming-packets#0583936f @requires:VIRTIO_NET_F_MRG_RXBUF
+  @clause:dev/net/device-operation/processing-of-incoming-packets#0583936f @requires:VIRTIO_NET_F_MRG_RXBUF @ring:any
   Scenario: With VIRTIO_NET_F_MRG_RXBUF num_buffers counts the buffers of the packet
     Given the net driver has initialized the device with "VIRTIO_NET_F_MAC, VIRTIO_NET_F_MRG_RXBUF"
     And the driver has posted 6 receive buffers of 512 bytes
@@ -24,14 +24,14 @@ Feature: Network device receive buffers and incoming packets (device requirement
     Then num_buffers counts the buffers the frame was spread over
     And the received frame is the frame from the wire
 
-  @clause:dev/net/device-operation/setting-up-receive-buffers#05650223 @requires:VIRTIO_NET_F_MRG_RXBUF
+  @clause:dev/net/device-operation/setting-up-receive-buffers#05650223 @requires:VIRTIO_NET_F_MRG_RXBUF @ring:any
   Scenario: num_buffers is the number of buffers that hold the packet
     Given the net driver has initialized the device with "VIRTIO_NET_F_MAC, VIRTIO_NET_F_MRG_RXBUF"
     And the driver has posted 6 receive buffers of 512 bytes
     When the wire brings a frame of 1200 bytes for the device's MAC address
     Then num_buffers counts the buffers the frame was spread over
 
-  @clause:dev/net/device-operation/processing-of-incoming-packets#0279b3bd @requires:VIRTIO_NET_F_MRG_RXBUF
+  @clause:dev/net/device-operation/processing-of-incoming-packets#0279b3bd @requires:VIRTIO_NET_F_MRG_RXBUF @ring:any
   Scenario: A packet over several buffers fills all but the last completely
     Given the net driver has initialized the device with "VIRTIO_NET_F_MAC, VIRTIO_NET_F_MRG_RXBUF"
     And the driver has posted 6 receive buffers of 512 bytes
