@@ -240,7 +240,7 @@ describe.skipIf(!probe.available)(`real QEMU (${probe.available ? probe.version 
       });
       const before = qemuChildrenOf(child.pid!);
       expect(before).toEqual([qemuPid]);
-      if (signal !== 'uncaught') child.kill(signal);
+      child.kill(signal === 'uncaught' ? 'SIGUSR2' : signal);
       const st = await Promise.race([exited, new Promise<never>((_, rej) => setTimeout(() => rej(new Error('fixture did not exit')), 10_000))]);
       if (signal === 'uncaught') {
         expect(st.code).toBe(1);
