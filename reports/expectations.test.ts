@@ -90,6 +90,15 @@ describe('comparing a run with expectations', () => {
     expect(text).toMatch(/expected PASS, got WEDGED: new \[entropy\/pci\]\n {6}WEDGED message/);
   });
 
+  it('notes (without failing) a run on another QEMU version than the file was recorded on', () => {
+    const e = { ...exp({}), target: { adapter: 'qemu', qemuVersion: '7.2.22' } };
+    const res = (v: string) => ({ ...results([scenario('a', 'PASS')]), target: { combinations: [{ targetVersion: v }] } } as unknown as Results);
+    const other = compareExpectations(e, res('8.0.0'), 'f.yaml');
+    expect(other).toMatchObject({ differences: [], note: 'recorded on QEMU 7.2.22; this run used QEMU 8.0.0' });
+    expect(formatDifferences(other)).toMatch(/note: recorded on QEMU 7\.2\.22/);
+    expect(compareExpectations(e, res('7.2.22'), 'f.yaml').note).toBeUndefined();
+  });
+
   it('a listed scenario that did not run differs only when its device/transport ran unfiltered', () => {
     const e = exp({
       'gone [entropy/pci]': { verdict: 'ERROR', evidence: { observed: 'x' } },

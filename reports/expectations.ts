@@ -134,12 +134,17 @@ export function compareExpectations(exp: ExpectationsFile, results: Results, fil
       differences.push({ id, expected: e.verdict, actual: 'NOT_RUN', detail: 'listed in the expectations but no scenario of this name ran (renamed or removed?)' });
     }
   }
-  return { file, matched, differences };
+  // Not a difference (the verdicts decide), but worth saying: the file was recorded elsewhere.
+  const ran = [...new Set((results.target?.combinations ?? []).map((c) => c.targetVersion).filter((v): v is string => !!v))];
+  const want = exp.target.qemuVersion;
+  const note = want && ran.length && ran.some((v) => v !== want) ? `recorded on QEMU ${want}; this run used QEMU ${ran.join(', ')}` : undefined;
+  return { file, matched, differences, ...(note ? { note } : {}) };
 }
 
 /** The differences as lines for the terminal. */
 export function formatDifferences(r: ResultsExpectations): string {
-  if (!r.differences.length) return `expectations ${r.file}: all ${r.matched} scenario verdicts as expected\n`;
+  const note = r.note ? `  note: ${r.note}\n` : '';
+  if (!r.differences.length) return `expectations ${r.file}: all ${r.matched} scenario verdicts as expected\n${note}`;
   const lines = r.differences.map((d) => `  expected ${d.expected}, got ${d.actual}: ${d.id}${d.detail ? `\n      ${d.detail}` : ''}`);
-  return `expectations ${r.file}: ${r.differences.length} difference${r.differences.length === 1 ? '' : 's'} (${r.matched} as expected)\n${lines.join('\n')}\n`;
+  return `expectations ${r.file}: ${r.differences.length} difference${r.differences.length === 1 ? '' : 's'} (${r.matched} as expected)\n${lines.join('\n')}\n${note}`;
 }

@@ -72,7 +72,7 @@ export function reportHtml(r: Results, spec?: SpecText): string {
   }).join('');
   const exp = r.expectations;
   const expBlock = exp ? `<section id="expectations"><h2>Expectations <span class="counts">${esc(exp.file)}</span></h2>
-    <p>${exp.differences.length ? `<b class="c-FAIL">${exp.differences.length} difference${exp.differences.length === 1 ? '' : 's'}</b>` : '<b class="c-PASS">no difference</b>'}; ${exp.matched} scenario verdicts as expected.</p>
+    <p>${exp.differences.length ? `<b class="c-FAIL">${exp.differences.length} difference${exp.differences.length === 1 ? '' : 's'}</b>` : '<b class="c-PASS">no difference</b>'}; ${exp.matched} scenario verdicts as expected.${exp.note ? ` Note: ${esc(exp.note)}.` : ''}</p>
     ${exp.differences.length ? `<table class="diffs"><tr><th>Scenario</th><th>Expected</th><th>Got</th><th>Detail</th></tr>${exp.differences.map((d) => `<tr class="diff"><td>${esc(d.id)}</td><td>${esc(d.expected)}</td><td>${esc(d.actual)}</td><td>${esc(d.detail)}</td></tr>`).join('')}</table>` : ''}
   </section>` : '';
 

@@ -83,6 +83,8 @@ export interface ResultsExpectations {
   file: string;
   matched: number;
   differences: { id: string; expected: string; actual: string; detail: string }[];
+  /** E.g. the file was recorded on another QEMU version than the run used. */
+  note?: string;
 }
 
 export interface Results {
@@ -225,7 +227,7 @@ export const RESULTS_SCHEMA = {
     expectations: {
       type: 'object', additionalProperties: false, required: ['file', 'matched', 'differences'],
       properties: {
-        file: str, matched: { type: 'integer', minimum: 0 },
+        file: str, matched: { type: 'integer', minimum: 0 }, note: str,
         differences: {
           type: 'array',
           items: { type: 'object', additionalProperties: false, required: ['id', 'expected', 'actual', 'detail'], properties: { id: str, expected: str, actual: str, detail: str } },
