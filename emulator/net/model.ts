@@ -173,12 +173,12 @@ export class NetModel implements DeviceModel {
     const dst = frame.subarray(0, 6);
     const promisc = this.promisc && !this.defects.on('net-promisc-ignored');
     // Without CTRL_VLAN every VLAN-tagged frame is accepted (5.1.9.5.3.1).
-    if (frame[12] === 0x81 && frame[13] === 0x00 && this.defects.on('net-drops-vlan-tagged')) return false;
-    if (promisc) return true;
-    if (this.defects.on('net-no-rx-filter')) return true;
-    // With CTRL_VLAN a tagged frame needs its id in the table (after promiscuous mode, as QEMU).
     const vid = vlanOf(frame);
+    if (vid !== undefined && !this.negotiated(VIRTIO_NET_F.CTRL_VLAN) && this.defects.on('net-drops-vlan-tagged')) return false;
+    if (promisc) return true;
+    // With CTRL_VLAN a tagged frame needs its id in the table (after promiscuous mode, as QEMU).
     if (vid !== undefined && this.negotiated(VIRTIO_NET_F.CTRL_VLAN) && !this.vlans.has(vid) && !this.defects.on('net-vlan-no-filter')) return false;
+    if (this.defects.on('net-no-rx-filter')) return true;
     if (isBroadcast(dst)) return true;
     if (isMulticast(dst)) return (this.allmulti && !this.defects.on('net-allmulti-ignored')) || this.multicast.some((m) => sameMac(m, dst));
     return sameMac(this.mac, dst) || this.unicast.some((m) => sameMac(m, dst));
