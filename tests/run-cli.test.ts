@@ -105,7 +105,7 @@ describe('virtio-cts run: bad input exits 2 with one line', () => {
   });
   it.each([
     [['--defect', 'no-such-defect'], /unknown defect 'no-such-defect' \(known: .*used-len-too-long/],
-    [['--device', 'gpu'], /unknown device 'gpu' \(one of entropy, blk, console, all\)/],
+    [['--device', 'gpu'], /unknown device 'gpu' \(one of entropy, blk, console, net, all\)/],
     [['--target', 'qemu', '--device', 'console'], /--target qemu has no console device \(it has entropy, blk\)/],
     [['--transport', 'ccw'], /unknown transport 'ccw'/],
     [['--target', 'vfio'], /argument 'vfio' is invalid/],

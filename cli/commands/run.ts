@@ -22,7 +22,7 @@ import {
   checkTagExpression, combinationExpression, findFeatureFiles, planScenarios, ringExpression, selectScenarios, tagValuesSeen, unknownClauses,
 } from '../../steps/support/runner/plan.ts';
 import { Progress } from '../../steps/support/runner/progress.ts';
-import { TARGET_DEVICES, type DeviceType, type RingKind, type TargetKind, type TransportKind } from '../../steps/support/targets.ts';
+import { OWN_SCENARIOS_ONLY, TARGET_DEVICES, type DeviceType, type RingKind, type TargetKind, type TransportKind } from '../../steps/support/targets.ts';
 import { DEVICE_ID, type DeviceType as AnyDeviceType } from '../../virtio/ids.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -175,7 +175,8 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   for (const ring of rings) {
     for (const device of devices) {
       for (const transport of transports) {
-        const tagExpression = [combinationExpression(device, transport, known, o.tags), ringExpression(ring)].filter(Boolean).join(' and ');
+        const own = OWN_SCENARIOS_ONLY.includes(device) ? `@device:${device}` : undefined;
+        const tagExpression = [combinationExpression(device, transport, known, o.tags), own, ringExpression(ring)].filter(Boolean).join(' and ');
         const count = selectScenarios(scenarios, tagExpression).length;
         if (count) combinations.push({ device, transport, ring, tagExpression, count });
       }

@@ -6,11 +6,14 @@ import { createReferenceTarget } from '../../adapters/reference/index.ts';
 
 export type TargetKind = 'reference' | 'qemu';
 export type DeviceType = 'entropy' | 'blk' | 'net' | 'console';
+/**
+ * Devices that run only their own (@device:<type>) scenarios: the generic steps drive
+ * queue 0 as a request queue, and net's queue 0 is a receiveq (as in the defect matrix).
+ */
+export const OWN_SCENARIOS_ONLY: readonly DeviceType[] = ['net'];
 /** Device types each target kind provides. */
 export const TARGET_DEVICES: Record<TargetKind, readonly DeviceType[]> = {
-  // net: the reference device exists, but the generic steps drive queue 0 (net's receiveq)
-  // as a request queue, so net runs only once the steps handle it.
-  reference: ['entropy', 'blk', 'console'],
+  reference: ['entropy', 'blk', 'console', 'net'],
   qemu: ['entropy', 'blk'],
 };
 export type TransportKind = 'pci' | 'mmio';
