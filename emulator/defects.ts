@@ -144,6 +144,7 @@ export const CLAUSE = {
   netTxTunnelCsumFlag: 'dev/net/device-operation/packet-transmission#aaac1762',
   netVlanFilter: 'dev/net/device-operation/control-virtqueue/vlan-filtering#019657ec',
   netAnnounceAck: 'dev/net/device-operation/control-virtqueue/gratuitous-packet-sending#2e9546a3',
+  netRxDataValid: 'dev/net/device-operation/processing-of-incoming-packets#7621be5f',
 } as const;
 
 const BOTH: DefectDevice[] = ['entropy', 'blk'];
@@ -400,6 +401,8 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'with VIRTIO_NET_F_CTRL_VLAN, acknowledges VIRTIO_NET_CTRL_VLAN_ADD but keeps dropping frames of that VLAN' },
   { name: 'net-vlan-no-filter', clause: CLAUSE.netVlanFilter, devices: NET,
     summary: 'with VIRTIO_NET_F_CTRL_VLAN and promiscuous mode off, passes frames of VLANs not in the filter table' },
+  { name: 'net-rx-data-valid-unvalidated', clause: CLAUSE.netRxDataValid, devices: NET,
+    summary: 'with VIRTIO_NET_F_GUEST_CSUM, sets VIRTIO_NET_HDR_F_DATA_VALID on every received frame without checking its checksums' },
   { name: 'net-announce-not-cleared', clause: CLAUSE.netAnnounceAck, devices: NET,
     summary: 'acknowledges VIRTIO_NET_CTRL_ANNOUNCE_ACK but leaves VIRTIO_NET_S_ANNOUNCE set in status' },
   // The same missing check lets the other two malformed tunnel headers through.

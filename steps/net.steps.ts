@@ -199,6 +199,10 @@ When('the wire brings an {word} {word} frame of {int} bytes for the device\'s MA
   await inject(this, makeFrame({ dst: N(this).cfg!.mac, src: PEER, len, l4: kind }));
 });
 
+When('the wire brings an IPv4 UDP frame of {int} bytes with a wrong IPv4 header checksum for the device\'s MAC address', async function (this: CtsWorld, len: number) {
+  await inject(this, makeFrame({ dst: N(this).cfg!.mac, src: PEER, len, l4: 'udp4', badIpChecksum: true }));
+});
+
 When('the wire brings a frame of mtu plus {int} bytes and then one of mtu plus {int} bytes', async function (this: CtsWorld, over: number, exact: number) {
   const mtu = N(this).cfg!.mtu;
   await inject(this, makeFrame({ dst: N(this).cfg!.mac, src: PEER, len: mtu + over, seed: 1 }));

@@ -237,6 +237,11 @@ const PROBES: Record<string, Probe> = {
     probe: (c) => vlanFiltered(c, [42], [42, 43]),
     good: [true, false], bad: [true, true],
   },
+  'net-rx-data-valid-unvalidated': {
+    probe: async (c) => (await receive(c, [F.GUEST_CSUM], [2048], 600, 'udp4')).hdr.flags,
+    control: async (c) => (await receive(c, [], [2048], 600, 'udp4')).hdr.flags,
+    good: 0, bad: 2,
+  },
   'net-announce-not-cleared': {
     probe: async (c) => {
       const { t, d } = await target(c);

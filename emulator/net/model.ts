@@ -291,7 +291,9 @@ export class NetModel implements DeviceModel {
   private rxHeader(frame: Uint8Array): { flags: number; gso_type: number; num_buffers: number } {
     let flags = 0;
     let gso: number = VIRTIO_NET_HDR_GSO.NONE;
-    if (this.defects.on('net-rx-data-valid-without-guest-csum')) flags |= VIRTIO_NET_HDR_F.DATA_VALID;
+    if (!this.negotiated(VIRTIO_NET_F.GUEST_CSUM) && this.defects.on('net-rx-data-valid-without-guest-csum')) flags |= VIRTIO_NET_HDR_F.DATA_VALID;
+    // The reference never validates checksums, so it never claims DATA_VALID; the defect claims it unchecked.
+    if (this.negotiated(VIRTIO_NET_F.GUEST_CSUM) && this.defects.on('net-rx-data-valid-unvalidated')) flags |= VIRTIO_NET_HDR_F.DATA_VALID;
     if (this.defects.on('net-rx-stray-flag-bits')) {
       flags |= VIRTIO_NET_HDR_F.RSC_INFO | VIRTIO_NET_HDR_F.UDP_TUNNEL_CSUM | VIRTIO_NET_HDR_F.SECURITY | VIRTIO_NET_HDR_F.SECURITY_ERR;
     }

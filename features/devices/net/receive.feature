@@ -128,3 +128,10 @@ Feature: Network device receive buffers and incoming packets (device requirement
     And the driver has posted 2 receive buffers of 2048 bytes
     When the wire brings a VLAN-tagged frame of 600 bytes for the device's MAC address
     Then the frame is received
+
+  @clause:dev/net/device-operation/processing-of-incoming-packets#7621be5f @requires:VIRTIO_NET_F_GUEST_CSUM
+  Scenario: With VIRTIO_NET_F_GUEST_CSUM a frame with a wrong checksum is not marked DATA_VALID
+    Given the net driver has initialized the device with "VIRTIO_NET_F_MAC, VIRTIO_NET_F_GUEST_CSUM"
+    And the driver has posted 2 receive buffers of 2048 bytes
+    When the wire brings an IPv4 UDP frame of 600 bytes with a wrong IPv4 header checksum for the device's MAC address
+    Then the received header's flags do not have VIRTIO_NET_HDR_F_DATA_VALID
