@@ -20,7 +20,7 @@ export interface NetQueues {
   maxPairs: number;
 }
 
-export interface NetConfig { mac: Uint8Array; status: number; max_virtqueue_pairs: number; mtu: number }
+export interface NetConfig { mac: Uint8Array; status: number; max_virtqueue_pairs: number; mtu: number; speed: number; duplex: number }
 
 /** The configuration fields up to mtu (which are valid depends on the features). */
 export async function readNetConfig(drv: Driver): Promise<NetConfig> {
@@ -31,6 +31,7 @@ export async function readNetConfig(drv: Driver): Promise<NetConfig> {
     return {
       mac, status: await t.readConfig(NET_CONFIG.status[0], 2),
       max_virtqueue_pairs: await t.readConfig(NET_CONFIG.max_virtqueue_pairs[0], 2), mtu: await t.readConfig(NET_CONFIG.mtu[0], 2),
+      speed: await t.readConfig(NET_CONFIG.speed[0], 4), duplex: await t.readConfig(NET_CONFIG.duplex[0], 1),
     };
   });
 }

@@ -145,6 +145,8 @@ export const CLAUSE = {
   netVlanFilter: 'dev/net/device-operation/control-virtqueue/vlan-filtering#019657ec',
   netAnnounceAck: 'dev/net/device-operation/control-virtqueue/gratuitous-packet-sending#2e9546a3',
   netRxDataValid: 'dev/net/device-operation/processing-of-incoming-packets#7621be5f',
+  netDuplex: 'dev/net/device-configuration-layout#b1988111',
+  netSpeedStable: 'dev/net/device-configuration-layout#9b995d10',
 } as const;
 
 const BOTH: DefectDevice[] = ['entropy', 'blk'];
@@ -403,6 +405,10 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'with VIRTIO_NET_F_CTRL_VLAN and promiscuous mode off, passes frames of VLANs not in the filter table' },
   { name: 'net-rx-data-valid-unvalidated', clause: CLAUSE.netRxDataValid, devices: NET,
     summary: 'with VIRTIO_NET_F_GUEST_CSUM, sets VIRTIO_NET_HDR_F_DATA_VALID on every received frame without checking its checksums' },
+  { name: 'net-duplex-invalid', clause: CLAUSE.netDuplex, devices: NET,
+    summary: 'with VIRTIO_NET_F_SPEED_DUPLEX, duplex reads 0x02 (neither full, half nor unknown)' },
+  { name: 'net-speed-changes-link-up', clause: CLAUSE.netSpeedStable, devices: NET,
+    summary: 'with VIRTIO_NET_F_SPEED_DUPLEX, speed grows by one on every configuration read while the link is up' },
   { name: 'net-announce-not-cleared', clause: CLAUSE.netAnnounceAck, devices: NET,
     summary: 'acknowledges VIRTIO_NET_CTRL_ANNOUNCE_ACK but leaves VIRTIO_NET_S_ANNOUNCE set in status' },
   // The same missing check lets the other two malformed tunnel headers through.

@@ -140,6 +140,20 @@ Then('mtu is at least 1280', function (this: CtsWorld) {
   expect(this, v >= MTU_RECOMMENDED_MIN, 'mtu at least 1280', `mtu ${v}`);
 });
 
+Then('duplex is 0x00, 0x01 or 0xff', function (this: CtsWorld) {
+  const v = N(this).cfg!.duplex;
+  expect(this, v === 0x00 || v === 0x01 || v === 0xff, 'duplex 0x00 (full), 0x01 (half) or 0xff (unknown)', `duplex ${hex(v)}`);
+});
+
+Then('speed reads the same again while the link is up', async function (this: CtsWorld) {
+  const s = N(this);
+  if (!(s.cfg!.status & VIRTIO_NET_S_LINK_UP)) inconclusive('the link is down');
+  await settle(this);
+  const again = await readNetConfig(await drv(this));
+  if (!(again.status & VIRTIO_NET_S_LINK_UP)) inconclusive('the link went down meanwhile');
+  expect(this, again.speed === s.cfg!.speed, `speed ${s.cfg!.speed} unchanged`, `speed ${again.speed}`);
+});
+
 When('the link goes down and up again', async function (this: CtsWorld) {
   const wr = await wire(this);
   if (!wr.setLink) inconclusive('this target cannot change the link state');

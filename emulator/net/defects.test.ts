@@ -242,6 +242,12 @@ const PROBES: Record<string, Probe> = {
     control: async (c) => (await receive(c, [], [2048], 600, 'udp4')).hdr.flags,
     good: 0, bad: 2,
   },
+  'net-duplex-invalid': { probe: async (c) => (await readNetConfig((await up(c, F.SPEED_DUPLEX)).d)).duplex, good: 0, bad: 2 },
+  'net-speed-changes-link-up': {
+    probe: async (c) => { const u = await up(c, F.SPEED_DUPLEX, F.STATUS); const a = (await readNetConfig(u.d)).speed; return (await readNetConfig(u.d)).speed !== a; },
+    control: async (c) => { const u = await up(c, F.SPEED_DUPLEX, F.STATUS); await u.t.wire!.setLink!(false); const a = (await readNetConfig(u.d)).speed; return (await readNetConfig(u.d)).speed !== a; },
+    good: false, bad: true,
+  },
   'net-announce-not-cleared': {
     probe: async (c) => {
       const { t, d } = await target(c);

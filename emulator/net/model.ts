@@ -8,7 +8,7 @@
 import { bit, hasBit } from '../../virtio/features.ts';
 import { DEVICE_ID } from '../../virtio/ids.ts';
 import {
-  ETH_HLEN, NET_CONFIG, NET_CONFIG_SIZE, NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MQ,
+  ETH_HLEN, NET_CONFIG, NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MQ,
   VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_S_ANNOUNCE, vlanOf,
   VIRTIO_NET_ERR, VIRTIO_NET_F, VIRTIO_NET_HDR_F, VIRTIO_NET_HDR_GSO, VIRTIO_NET_OK, VIRTIO_NET_S_LINK_UP, controlq, decodeMacTables,
   decodeNetHdr, encodeNetHdr, frameL4, isBroadcast, isMulticast, sameMac, IPPROTO_TCP, IPPROTO_UDP,
@@ -26,6 +26,10 @@ export const DEFAULT_NET_PAIRS = 2;
 export const DEFAULT_NET_MTU = 4000;
 /** Frames waiting for receive buffers, per queue; older ones are dropped beyond it. */
 export const RX_BACKLOG = 256;
+export const NET_SPEED_MBPS = 10_000;
+/** duplex: 0x00 full per 5.1.4.1 (the layout text says 0x01; both are legal values). */
+export const NET_DUPLEX_FULL = 0x00;
+const NET_CONFIG_SIZE_SPEED_DUPLEX = 20;
 /** What the small-mtu defect presents (and enforces): legal, but below the recommended 1280. */
 const SMALL_MTU = 576;
 /** Where the no-MRG_RXBUF split defect cuts a packet into a second buffer. */
@@ -69,6 +73,7 @@ export class NetModel implements DeviceModel {
   /** VIRTIO_NET_S_ANNOUNCE is set (GUEST_ANNOUNCE) until the driver acknowledges it. */
   private announcing = false;
   private mtuShift = 0;
+  private speedDrift = 0;
   private flow = 0;
   private backlog: Uint8Array[][];
   /** Merged receive: chains taken from a queue before a frame had enough room. */
@@ -93,7 +98,8 @@ export class NetModel implements DeviceModel {
 
   offeredFeatures(): bigint {
     const F = VIRTIO_NET_F;
-    let f = [F.CSUM, F.GUEST_CSUM, F.MAC, F.STATUS, F.MRG_RXBUF, F.CTRL_VQ, F.CTRL_RX, F.CTRL_VLAN, F.GUEST_ANNOUNCE, F.CTRL_MAC_ADDR, F.MQ, F.MTU]
+    let f = [F.CSUM, F.GUEST_CSUM, F.MAC, F.STATUS, F.MRG_RXBUF, F.CTRL_VQ, F.CTRL_RX, F.CTRL_VLAN, F.GUEST_ANNOUNCE, F.CTRL_MAC_ADDR, F.MQ, F.MTU,
+      F.SPEED_DUPLEX]
       .reduce((a, n) => a | bit(n), 0n);
     if (this.defects.on('net-offers-mq-without-ctrl-vq')) f &= ~bit(F.CTRL_VQ);
     if (this.defects.on('net-offers-rx-extra-without-ctrl-vq')) {
@@ -106,7 +112,8 @@ export class NetModel implements DeviceModel {
   private negotiated(n: number): boolean { return hasBit(this.dev?.features ?? 0n, n); }
 
   config(): Uint8Array {
-    const b = new Uint8Array(NET_CONFIG_SIZE);
+    // Up to duplex (SPEED_DUPLEX), rounded to 4 bytes; the RSS fields are not offered.
+    const b = new Uint8Array(NET_CONFIG_SIZE_SPEED_DUPLEX);
     const v = new DataView(b.buffer);
     b.set(this.configMac, NET_CONFIG.mac[0]);
     v.setUint16(NET_CONFIG.status[0], (this.linkUp ? VIRTIO_NET_S_LINK_UP : 0) | (this.announcing ? VIRTIO_NET_S_ANNOUNCE : 0), true);
@@ -114,6 +121,10 @@ export class NetModel implements DeviceModel {
     let mtu = this.defects.on('net-mtu-out-of-range') ? 60 : this.mtu;
     if (this.defects.on('net-mtu-changes')) mtu += this.mtuShift;
     v.setUint16(NET_CONFIG.mtu[0], mtu, true);
+    // 10 Gbit/s, full duplex; the speed defect moves it on every configuration access while the link is up.
+    if (this.defects.on('net-speed-changes-link-up') && this.linkUp) this.speedDrift += 1;
+    v.setUint32(NET_CONFIG.speed[0], NET_SPEED_MBPS + this.speedDrift, true);
+    v.setUint8(NET_CONFIG.duplex[0], this.defects.on('net-duplex-invalid') ? 2 : NET_DUPLEX_FULL);
     return b;
   }
 

@@ -31,3 +31,13 @@ Feature: Network device configuration layout and feature bits (device requiremen
     Given the net driver has initialized the device with "VIRTIO_NET_F_MTU, VIRTIO_NET_F_STATUS"
     When the link goes down and up again
     Then mtu reads the same as before
+
+  @clause:dev/net/device-configuration-layout#b1988111 @requires:VIRTIO_NET_F_SPEED_DUPLEX
+  Scenario: duplex holds a defined value with VIRTIO_NET_F_SPEED_DUPLEX
+    Given the net driver has initialized the device with "VIRTIO_NET_F_SPEED_DUPLEX"
+    Then duplex is 0x00, 0x01 or 0xff
+
+  @clause:dev/net/device-configuration-layout#9b995d10 @requires:VIRTIO_NET_F_SPEED_DUPLEX @requires:VIRTIO_NET_F_STATUS
+  Scenario: speed does not change while the link is up
+    Given the net driver has initialized the device with "VIRTIO_NET_F_SPEED_DUPLEX, VIRTIO_NET_F_STATUS"
+    Then speed reads the same again while the link is up
