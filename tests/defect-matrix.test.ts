@@ -55,8 +55,8 @@ const features = findFeatureFiles('features', cwd);
 const { scenarios } = planScenarios(features, cwd);
 const known = { devices: ['entropy', 'blk', ...tagValuesSeen(scenarios, 'device')], transports: ['pci', 'mmio', ...tagValuesSeen(scenarios, 'transport')] };
 // Devices whose runs take only their own scenarios: the generic steps drive queue 0 as a
-// request queue, which on net is a receive queue.
-const OWN_ONLY = ['net'];
+// request queue, which on net and console is a receive queue.
+const OWN_ONLY = ['net', 'console'];
 const { runConfiguration } = await loadConfiguration({ file: false, provided: { paths: features, import: [...SUPPORT_FILES, 'steps/*.steps.ts'], format: [] } }, env);
 const support = await loadSupport(runConfiguration, env);
 for (const job of jobs) {
