@@ -122,7 +122,7 @@ describe('defect matrix: every scenario passes defect-free and is failed by a de
     expect(bad).toEqual([]);
   });
 
-  it('runs the matrix', { timeout: 300_000 }, async () => {
+  it('runs the matrix', { timeout: 600_000 }, async () => {
     const t0 = Date.now();
     const results = await runMatrix();
     const baseline = new Map<string, Map<string, Row>>();
