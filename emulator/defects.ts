@@ -147,6 +147,11 @@ export const CLAUSE = {
   netRxDataValid: 'dev/net/device-operation/processing-of-incoming-packets#7621be5f',
   netDuplex: 'dev/net/device-configuration-layout#b1988111',
   netSpeedStable: 'dev/net/device-configuration-layout#9b995d10',
+  netCtrlRxExtra: 'dev/net/device-operation/control-virtqueue/packet-receive-filtering#35dc0a70',
+  netAllUni: 'dev/net/device-operation/control-virtqueue/packet-receive-filtering#c5b33834',
+  netNoMulti: 'dev/net/device-operation/control-virtqueue/packet-receive-filtering#5817ceb2',
+  netNoUni: 'dev/net/device-operation/control-virtqueue/packet-receive-filtering#3822baab',
+  netNoBcast: 'dev/net/device-operation/control-virtqueue/packet-receive-filtering#056bfe7f',
 } as const;
 
 const BOTH: DefectDevice[] = ['entropy', 'blk'];
@@ -373,7 +378,7 @@ export const DEFECTS: readonly DefectInfo[] = [
   { name: 'net-rx-gso-from-frame', clause: CLAUSE.netRxGsoNone, devices: NET, alsoBreaks: [CLAUSE.netRxGsoTcp4, CLAUSE.netRxGsoUdp, CLAUSE.netRxGsoTcp6],
     summary: 'sets gso_type TCPV4/TCPV6/UDP by the received frame\'s protocol without any GUEST_TSO/UFO feature' },
   { name: 'net-ctrl-rx-unsupported', clause: CLAUSE.netCtrlRx, devices: NET,
-    summary: 'offers VIRTIO_NET_F_CTRL_RX but answers every VIRTIO_NET_CTRL_RX command (PROMISC, ALLMULTI) with VIRTIO_NET_ERR' },
+    summary: 'offers VIRTIO_NET_F_CTRL_RX but answers its VIRTIO_NET_CTRL_RX commands (PROMISC, ALLMULTI) with VIRTIO_NET_ERR' },
   { name: 'net-promisc-ignored', clause: CLAUSE.netPromisc, devices: NET,
     summary: 'acknowledges VIRTIO_NET_CTRL_RX_PROMISC but keeps filtering by MAC' },
   { name: 'net-allmulti-ignored', clause: CLAUSE.netAllmulti, devices: NET,
@@ -409,6 +414,16 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'with VIRTIO_NET_F_SPEED_DUPLEX, duplex reads 0x02 (neither full, half nor unknown)' },
   { name: 'net-speed-changes-link-up', clause: CLAUSE.netSpeedStable, devices: NET,
     summary: 'with VIRTIO_NET_F_SPEED_DUPLEX, speed grows by one on every configuration read while the link is up' },
+  { name: 'net-ctrl-rx-extra-unsupported', clause: CLAUSE.netCtrlRxExtra, devices: NET,
+    summary: 'offers VIRTIO_NET_F_CTRL_RX_EXTRA but answers ALLUNI, NOMULTI, NOUNI and NOBCAST with VIRTIO_NET_ERR' },
+  { name: 'net-alluni-ignored', clause: CLAUSE.netAllUni, devices: NET,
+    summary: 'acknowledges VIRTIO_NET_CTRL_RX_ALLUNI but keeps dropping unicast frames for other addresses' },
+  { name: 'net-nomulti-ignored', clause: CLAUSE.netNoMulti, devices: NET,
+    summary: 'acknowledges VIRTIO_NET_CTRL_RX_NOMULTI but keeps passing multicast frames' },
+  { name: 'net-nouni-ignored', clause: CLAUSE.netNoUni, devices: NET,
+    summary: 'acknowledges VIRTIO_NET_CTRL_RX_NOUNI but keeps passing unicast frames' },
+  { name: 'net-nobcast-ignored', clause: CLAUSE.netNoBcast, devices: NET,
+    summary: 'acknowledges VIRTIO_NET_CTRL_RX_NOBCAST but keeps passing broadcast frames' },
   { name: 'net-announce-not-cleared', clause: CLAUSE.netAnnounceAck, devices: NET,
     summary: 'acknowledges VIRTIO_NET_CTRL_ANNOUNCE_ACK but leaves VIRTIO_NET_S_ANNOUNCE set in status' },
   // The same missing check lets the other two malformed tunnel headers through.

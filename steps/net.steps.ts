@@ -15,7 +15,7 @@ import { VIRTIO_F, bit, hasBit } from '../virtio/features.ts';
 import {
   ETH_HLEN, MQ_PAIRS_MAX, MQ_PAIRS_MIN, MTU_MAX, MTU_MIN, MTU_RECOMMENDED_MIN, NET_CONFIG, NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_MAC,
   VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_RX, VIRTIO_NET_F, VIRTIO_NET_HDR_F, VIRTIO_NET_HDR_GSO, VIRTIO_NET_OK, VIRTIO_NET_S_LINK_UP, encodeMacTable,
-  formatMac, makeFrame, parseMac, VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_S_ANNOUNCE, vlanTag,
+  formatMac, makeFrame, parseMac, BROADCAST_MAC, VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_S_ANNOUNCE, vlanTag,
 } from '../virtio/net.ts';
 
 /** A unicast address that is never the device's own. */
@@ -410,7 +410,13 @@ Then('the wire carries the frame unchanged', async function (this: CtsWorld) {
 
 // ---- control virtqueue -----------------------------------------------------------------
 
-const RX_CMD: Record<string, number> = { VIRTIO_NET_CTRL_RX_PROMISC: VIRTIO_NET_CTRL_RX.PROMISC, VIRTIO_NET_CTRL_RX_ALLMULTI: VIRTIO_NET_CTRL_RX.ALLMULTI };
+const RX_CMD: Record<string, number> = Object.fromEntries(Object.entries(VIRTIO_NET_CTRL_RX).map(([k, v]) => [`VIRTIO_NET_CTRL_RX_${k}`, v]));
+
+Given('the driver has turned {word} on', async function (this: CtsWorld, name: string) {
+  const cmd = RX_CMD[name];
+  if (cmd === undefined) throw new Error(`unknown RX command ${name}`);
+  await needOk(this, `${name} 1`, VIRTIO_NET_CTRL.RX, cmd, new Uint8Array([1]));
+});
 
 When('the driver sends the control command {word} {int}', async function (this: CtsWorld, name: string, on: number) {
   const cmd = RX_CMD[name];
@@ -444,6 +450,7 @@ Given('all-multicast receive is on', async function (this: CtsWorld) {
 });
 
 const DEST: Record<string, () => Uint8Array> = {
+  'the broadcast address': () => BROADCAST_MAC,
   'another unicast address': () => OTHER,
   'a multicast address not in the MAC table': () => MULTICAST,
   'the address in the MAC table': () => TABLE_MAC,
@@ -473,6 +480,12 @@ When('the wire brings a frame for {}', async function (this: CtsWorld, what: str
 Then('the frame is received', function (this: CtsWorld) {
   const s = N(this);
   expect(this, s.seen.delivered === true, `the frame for ${String(s.seen.dest)} received`, 'no receive buffer used');
+});
+
+Then('the frame is not passed to the driver', function (this: CtsWorld) {
+  const s = N(this);
+  // The RX_EXTRA modes are SHOULD NOT send (5.1.9.5.1.1).
+  expect(this, s.seen.delivered === false, `the frame for ${String(s.seen.dest)} dropped`, 'it was received', 'SHOULD');
 });
 
 Then('the frame is not received', function (this: CtsWorld) {

@@ -11,7 +11,7 @@ import {
 import { VIRTIO_F, bit, missingPrerequisites } from '../../virtio/features.ts';
 import {
   NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_VLAN,
-  VIRTIO_NET_F, encodeMacTable, makeFrame, parseMac, vlanTag,
+  VIRTIO_NET_F, BROADCAST_MAC, encodeMacTable, makeFrame, parseMac, vlanTag,
 } from '../../virtio/net.ts';
 import { DEFECTS } from '../defects.ts';
 
@@ -23,7 +23,7 @@ const PEER = parseMac('02:00:5e:00:00:01');
 const OTHER = parseMac('02:00:5e:00:00:99');
 const X = parseMac('02:00:5e:00:00:77');
 const MCAST = parseMac('01:00:5e:00:00:fb');
-const CTRL = [F.MAC, F.CTRL_VQ, F.CTRL_RX];
+const CTRL: number[] = [F.MAC, F.CTRL_VQ, F.CTRL_RX];
 
 async function target(c: Ctx): Promise<{ t: ReferenceTarget; d: Driver }> {
   const t = await createReferenceTarget({ device: 'net', transport: c.transport, defect: c.defect, timeoutScale: 0.05 });
@@ -57,7 +57,7 @@ async function transmit(c: Ctx, bits: number[], frame: (mac: Uint8Array) => Uint
 }
 
 /** Frames for `dsts` after the control commands `cmds`: which came through on receiveq1. */
-async function filtered(c: Ctx, cmds: Array<[number, number, Uint8Array | Uint8Array[]]>, dsts: Array<Uint8Array | 'own'>, bits = CTRL): Promise<boolean[]> {
+async function filtered(c: Ctx, cmds: Array<[number, number, Uint8Array | Uint8Array[]]>, dsts: Array<Uint8Array | 'own'>, bits: number[] = CTRL): Promise<boolean[]> {
   const u = await up(c, ...bits);
   for (const [cls, cmd, data] of cmds) expect((await ctrlCommand(u.q.ctrl!, cls, cmd, data)).ack).toBe(0);
   await postRxBuffers(u.q.rx[0]!, Array(8).fill(2048));
@@ -70,6 +70,8 @@ async function filtered(c: Ctx, cmds: Array<[number, number, Uint8Array | Uint8A
 }
 
 const PROMISC_OFF: [number, number, Uint8Array] = [VIRTIO_NET_CTRL.RX, VIRTIO_NET_CTRL_RX.PROMISC, new Uint8Array([0])];
+const rx = (cmd: number): [number, number, Uint8Array] => [VIRTIO_NET_CTRL.RX, cmd, new Uint8Array([1])];
+const EXTRA = [...CTRL, F.CTRL_RX_EXTRA];
 
 /** Frames per receiveq after `pairsSets` VQ_PAIRS_SET commands and 6 injected frames. */
 async function steering(c: Ctx, pairsSets: number[]): Promise<number[]> {
@@ -129,7 +131,7 @@ const PROBES: Record<string, Probe> = {
   },
   'net-offers-rx-extra-without-ctrl-vq': {
     probe: async (c) => { const o = await (await target(c)).d.transport.readDeviceFeatures(); return [(o >> BigInt(F.CTRL_RX_EXTRA)) & 1n, (o >> BigInt(F.CTRL_VQ)) & 1n]; },
-    good: [0n, 1n], bad: [1n, 0n],
+    good: [1n, 1n], bad: [1n, 0n],
   },
   'net-tx-drops-unknown-flags': {
     probe: (c) => transmit(c, [], (mac) => makeFrame({ dst: OTHER, src: mac, len: 300, l4: 'udp4' }), { flags: 0x80 }),
@@ -248,6 +250,17 @@ const PROBES: Record<string, Probe> = {
     control: async (c) => { const u = await up(c, F.SPEED_DUPLEX, F.STATUS); await u.t.wire!.setLink!(false); const a = (await readNetConfig(u.d)).speed; return (await readNetConfig(u.d)).speed !== a; },
     good: false, bad: true,
   },
+  'net-ctrl-rx-extra-unsupported': {
+    probe: async (c) => { const u = await up(c, ...EXTRA); return (await ctrlCommand(u.q.ctrl!, VIRTIO_NET_CTRL.RX, VIRTIO_NET_CTRL_RX.NOBCAST, new Uint8Array([1]))).ack; },
+    control: async (c) => { const u = await up(c, ...EXTRA); return (await ctrlCommand(u.q.ctrl!, VIRTIO_NET_CTRL.RX, VIRTIO_NET_CTRL_RX.PROMISC, new Uint8Array([1]))).ack; },
+    good: 0, bad: 1,
+  },
+  'net-alluni-ignored': { probe: (c) => filtered(c, [PROMISC_OFF, rx(VIRTIO_NET_CTRL_RX.ALLUNI)], [OTHER], EXTRA), good: [true], bad: [false] },
+  'net-nomulti-ignored': {
+    probe: (c) => filtered(c, [PROMISC_OFF, rx(VIRTIO_NET_CTRL_RX.ALLMULTI), rx(VIRTIO_NET_CTRL_RX.NOMULTI)], [MCAST], EXTRA), good: [false], bad: [true],
+  },
+  'net-nouni-ignored': { probe: (c) => filtered(c, [PROMISC_OFF, rx(VIRTIO_NET_CTRL_RX.NOUNI)], ['own'], EXTRA), good: [false], bad: [true] },
+  'net-nobcast-ignored': { probe: (c) => filtered(c, [PROMISC_OFF, rx(VIRTIO_NET_CTRL_RX.NOBCAST)], [BROADCAST_MAC], EXTRA), good: [false], bad: [true] },
   'net-announce-not-cleared': {
     probe: async (c) => {
       const { t, d } = await target(c);

@@ -63,6 +63,11 @@ export class NetModel implements DeviceModel {
   private configMac: Uint8Array;
   private promisc = true;
   private allmulti = false;
+  /** CTRL_RX_EXTRA modes. */
+  private alluni = false;
+  private nomulti = false;
+  private nouni = false;
+  private nobcast = false;
   private unicast: Uint8Array[] = [];
   private multicast: Uint8Array[] = [];
   /** A MAC table received but not in force yet (late-table defect). */
@@ -98,8 +103,8 @@ export class NetModel implements DeviceModel {
 
   offeredFeatures(): bigint {
     const F = VIRTIO_NET_F;
-    let f = [F.CSUM, F.GUEST_CSUM, F.MAC, F.STATUS, F.MRG_RXBUF, F.CTRL_VQ, F.CTRL_RX, F.CTRL_VLAN, F.GUEST_ANNOUNCE, F.CTRL_MAC_ADDR, F.MQ, F.MTU,
-      F.SPEED_DUPLEX]
+    let f = [F.CSUM, F.GUEST_CSUM, F.MAC, F.STATUS, F.MRG_RXBUF, F.CTRL_VQ, F.CTRL_RX, F.CTRL_VLAN, F.CTRL_RX_EXTRA, F.GUEST_ANNOUNCE,
+      F.CTRL_MAC_ADDR, F.MQ, F.MTU, F.SPEED_DUPLEX]
       .reduce((a, n) => a | bit(n), 0n);
     if (this.defects.on('net-offers-mq-without-ctrl-vq')) f &= ~bit(F.CTRL_VQ);
     if (this.defects.on('net-offers-rx-extra-without-ctrl-vq')) {
@@ -137,6 +142,7 @@ export class NetModel implements DeviceModel {
     this.configMac = this.permanentMac.slice();
     this.promisc = true;
     this.allmulti = false;
+    this.alluni = false; this.nomulti = false; this.nouni = false; this.nobcast = false;
     if (!this.defects.on('net-mac-table-kept-after-reset')) { this.unicast = []; this.multicast = []; }
     this.stagedTable = undefined;
     this.pairs = this.defects.on('net-mq-spreads-at-start') ? this.maxPairs : 1;
@@ -189,10 +195,16 @@ export class NetModel implements DeviceModel {
     if (promisc) return true;
     // With CTRL_VLAN a tagged frame needs its id in the table (after promiscuous mode, as QEMU).
     if (vid !== undefined && this.negotiated(VIRTIO_NET_F.CTRL_VLAN) && !this.vlans.has(vid) && !this.defects.on('net-vlan-no-filter')) return false;
-    if (this.defects.on('net-no-rx-filter')) return true;
-    if (isBroadcast(dst)) return true;
-    if (isMulticast(dst)) return (this.allmulti && !this.defects.on('net-allmulti-ignored')) || this.multicast.some((m) => sameMac(m, dst));
-    return sameMac(this.mac, dst) || this.unicast.some((m) => sameMac(m, dst));
+    const anyAddress = this.defects.on('net-no-rx-filter');
+    // The order of QEMU's receive_filter: broadcast, then NOMULTI/ALLMULTI/table; NOUNI/ALLUNI/mac/table.
+    if (isBroadcast(dst)) return !(this.nobcast && !this.defects.on('net-nobcast-ignored'));
+    if (isMulticast(dst)) {
+      if (this.nomulti && !this.defects.on('net-nomulti-ignored')) return false;
+      return anyAddress || (this.allmulti && !this.defects.on('net-allmulti-ignored')) || this.multicast.some((m) => sameMac(m, dst));
+    }
+    if (this.nouni && !this.defects.on('net-nouni-ignored')) return false;
+    if (this.alluni && !this.defects.on('net-alluni-ignored')) return true;
+    return anyAddress || sameMac(this.mac, dst) || this.unicast.some((m) => sameMac(m, dst));
   }
 
   /** Receive queue pair index (0-based): receiveq1 until VQ_PAIRS_SET asks for more. */
@@ -364,11 +376,18 @@ export class NetModel implements DeviceModel {
     switch (cls) {
       case VIRTIO_NET_CTRL.RX: {
         if (!this.negotiated(F.CTRL_RX) || data.length < 1 || data[0]! > 1) return VIRTIO_NET_ERR;
-        if (this.defects.on('net-ctrl-rx-unsupported')) return VIRTIO_NET_ERR;
         const on = data[0] === 1;
+        const basic = cmd === VIRTIO_NET_CTRL_RX.PROMISC || cmd === VIRTIO_NET_CTRL_RX.ALLMULTI;
+        if (basic && this.defects.on('net-ctrl-rx-unsupported')) return VIRTIO_NET_ERR;
         if (cmd === VIRTIO_NET_CTRL_RX.PROMISC) { this.promisc = on; return VIRTIO_NET_OK; }
         if (cmd === VIRTIO_NET_CTRL_RX.ALLMULTI) { this.allmulti = on; return VIRTIO_NET_OK; }
-        return VIRTIO_NET_ERR; // ALLUNI, NOMULTI, NOUNI, NOBCAST need CTRL_RX_EXTRA (not offered)
+        // ALLUNI, NOMULTI, NOUNI, NOBCAST need CTRL_RX_EXTRA.
+        if (!this.negotiated(F.CTRL_RX_EXTRA) || this.defects.on('net-ctrl-rx-extra-unsupported')) return VIRTIO_NET_ERR;
+        if (cmd === VIRTIO_NET_CTRL_RX.ALLUNI) { this.alluni = on; return VIRTIO_NET_OK; }
+        if (cmd === VIRTIO_NET_CTRL_RX.NOMULTI) { this.nomulti = on; return VIRTIO_NET_OK; }
+        if (cmd === VIRTIO_NET_CTRL_RX.NOUNI) { this.nouni = on; return VIRTIO_NET_OK; }
+        if (cmd === VIRTIO_NET_CTRL_RX.NOBCAST) { this.nobcast = on; return VIRTIO_NET_OK; }
+        return VIRTIO_NET_ERR;
       }
       case VIRTIO_NET_CTRL.MAC: {
         if (cmd === VIRTIO_NET_CTRL_MAC.TABLE_SET && this.negotiated(F.CTRL_RX)) {

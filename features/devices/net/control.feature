@@ -103,3 +103,54 @@ Feature: Network device control virtqueue (device requirements, 5.1.9.5)
     When the device asks the driver to announce itself
     And the driver sends VIRTIO_NET_CTRL_ANNOUNCE_ACK
     Then status does not have VIRTIO_NET_S_ANNOUNCE
+
+  @clause:dev/net/device-operation/control-virtqueue/packet-receive-filtering#35dc0a70 @requires:VIRTIO_NET_F_CTRL_RX_EXTRA @requires:VIRTIO_NET_F_CTRL_RX
+  Scenario Outline: VIRTIO_NET_CTRL_RX_EXTRA commands are supported (<command> <value>)
+    Given the net driver has initialized the device with "VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_CTRL_RX, VIRTIO_NET_F_CTRL_RX_EXTRA"
+    When the driver sends the control command <command> <value>
+    Then the control command ack is VIRTIO_NET_OK
+
+    Examples:
+      | command                   | value |
+      | VIRTIO_NET_CTRL_RX_ALLUNI  | 1     |
+      | VIRTIO_NET_CTRL_RX_NOMULTI | 1     |
+      | VIRTIO_NET_CTRL_RX_NOUNI   | 1     |
+      | VIRTIO_NET_CTRL_RX_NOBCAST | 1     |
+      | VIRTIO_NET_CTRL_RX_NOBCAST | 0     |
+
+  @clause:dev/net/device-operation/control-virtqueue/packet-receive-filtering#c5b33834 @requires:VIRTIO_NET_F_CTRL_RX_EXTRA @requires:VIRTIO_NET_F_CTRL_RX
+  Scenario: With all-unicast receive a frame for another unicast address is received
+    Given the net driver has initialized the device with "VIRTIO_NET_F_MAC, VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_CTRL_RX, VIRTIO_NET_F_CTRL_RX_EXTRA"
+    And promiscuous mode is off
+    And a frame for another unicast address is not received
+    And the driver has turned VIRTIO_NET_CTRL_RX_ALLUNI on
+    When the wire brings a frame for another unicast address
+    Then the frame is received
+
+  @clause:dev/net/device-operation/control-virtqueue/packet-receive-filtering#5817ceb2 @requires:VIRTIO_NET_F_CTRL_RX_EXTRA @requires:VIRTIO_NET_F_CTRL_RX
+  Scenario: With multicast receive suppressed a multicast frame is not passed, all-multicast or not
+    Given the net driver has initialized the device with "VIRTIO_NET_F_MAC, VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_CTRL_RX, VIRTIO_NET_F_CTRL_RX_EXTRA"
+    And promiscuous mode is off
+    And all-multicast receive is on
+    And a frame for a multicast address not in the MAC table is received
+    And the driver has turned VIRTIO_NET_CTRL_RX_NOMULTI on
+    When the wire brings a frame for a multicast address not in the MAC table
+    Then the frame is not passed to the driver
+
+  @clause:dev/net/device-operation/control-virtqueue/packet-receive-filtering#3822baab @requires:VIRTIO_NET_F_CTRL_RX_EXTRA @requires:VIRTIO_NET_F_CTRL_RX
+  Scenario: With unicast receive suppressed a frame for the device's own address is not passed
+    Given the net driver has initialized the device with "VIRTIO_NET_F_MAC, VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_CTRL_RX, VIRTIO_NET_F_CTRL_RX_EXTRA"
+    And promiscuous mode is off
+    And a frame for the device's MAC address is received
+    And the driver has turned VIRTIO_NET_CTRL_RX_NOUNI on
+    When the wire brings a frame for the device's MAC address
+    Then the frame is not passed to the driver
+
+  @clause:dev/net/device-operation/control-virtqueue/packet-receive-filtering#056bfe7f @requires:VIRTIO_NET_F_CTRL_RX_EXTRA @requires:VIRTIO_NET_F_CTRL_RX
+  Scenario: With broadcast receive suppressed a broadcast frame is not passed
+    Given the net driver has initialized the device with "VIRTIO_NET_F_MAC, VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_CTRL_RX, VIRTIO_NET_F_CTRL_RX_EXTRA"
+    And promiscuous mode is off
+    And a frame for the broadcast address is received
+    And the driver has turned VIRTIO_NET_CTRL_RX_NOBCAST on
+    When the wire brings a frame for the broadcast address
+    Then the frame is not passed to the driver
