@@ -6,7 +6,7 @@
 // when its flags flip, and used-buffer / available-buffer notification suppression.
 import { Given, Then, When } from '@cucumber/cucumber';
 import type { CtsWorld } from './support/world.ts';
-import { inconclusive } from './support/assert.ts';
+import { inconclusive, notApplicable } from './support/assert.ts';
 import { getTargetFactory, setTargetFactory } from './support/targets.ts';
 import {
   S, drv, expect, hex, initialize, packedVq, probeBuffers, requireUsed, settle, submit, usedWaitMs, type Submitted,
@@ -23,6 +23,11 @@ import { DEVICE_NEEDS_RESET, formatStatus } from '../virtio/status.ts';
 const descText = (d: PackedDesc): string => `addr ${hex(d.addr)} len ${d.len} id ${d.id} flags ${hex(d.flags)}`;
 
 Given('the driver has initialized the device with queue size {int}', async function (this: CtsWorld, size: number) {
+  // A driver may make a queue smaller than the device's maximum, never larger.
+  const d = await drv(this);
+  await d.reset();
+  const max = await d.transport.queueMaxSize(0);
+  if (max < size) notApplicable(`queue 0 holds at most ${max} descriptors, fewer than ${size}`);
   await initialize(this, undefined, size);
 });
 
