@@ -119,10 +119,12 @@ Given('the net driver has initialized the device with {string}', async function 
   await init(this, names);
 });
 
-Then('VIRTIO_NET_F_CTRL_RX_EXTRA is not offered without VIRTIO_NET_F_CTRL_VQ', async function (this: CtsWorld) {
+Then('{word} is not offered without VIRTIO_NET_F_CTRL_VQ', async function (this: CtsWorld, name: string) {
+  const n = VIRTIO_NET_F[name.replace('VIRTIO_NET_F_', '') as keyof typeof VIRTIO_NET_F];
+  if (n === undefined) throw new Error(`unknown net feature ${name}`);
   const offered = await (await drv(this)).transport.readDeviceFeatures();
-  const bad = hasBit(offered, VIRTIO_NET_F.CTRL_RX_EXTRA) && !hasBit(offered, VIRTIO_NET_F.CTRL_VQ);
-  expect(this, !bad, 'VIRTIO_NET_F_CTRL_RX_EXTRA only together with VIRTIO_NET_F_CTRL_VQ', `device_feature ${hex(offered)}: CTRL_RX_EXTRA without CTRL_VQ`);
+  const bad = hasBit(offered, n) && !hasBit(offered, VIRTIO_NET_F.CTRL_VQ);
+  expect(this, !bad, `${name} only together with VIRTIO_NET_F_CTRL_VQ`, `device_feature ${hex(offered)}: ${name} without CTRL_VQ`);
 });
 
 Then('max_virtqueue_pairs is between 1 and 0x8000', function (this: CtsWorld) {

@@ -133,6 +133,10 @@ const PROBES: Record<string, Probe> = {
     probe: async (c) => { const o = await (await target(c)).d.transport.readDeviceFeatures(); return [(o >> BigInt(F.CTRL_RX_EXTRA)) & 1n, (o >> BigInt(F.CTRL_VQ)) & 1n]; },
     good: [1n, 1n], bad: [1n, 0n],
   },
+  'net-offers-hash-report-without-ctrl-vq': {
+    probe: async (c) => { const o = await (await target(c)).d.transport.readDeviceFeatures(); return [(o >> BigInt(F.HASH_REPORT)) & 1n, (o >> BigInt(F.CTRL_VQ)) & 1n]; },
+    good: [0n, 1n], bad: [1n, 0n],
+  },
   'net-tx-drops-unknown-flags': {
     probe: (c) => transmit(c, [], (mac) => makeFrame({ dst: OTHER, src: mac, len: 300, l4: 'udp4' }), { flags: 0x80 }),
     control: (c) => transmit(c, [], (mac) => makeFrame({ dst: OTHER, src: mac, len: 300, l4: 'udp4' }), { flags: 0 }),

@@ -11,6 +11,11 @@ Feature: Network device configuration layout and feature bits (device requiremen
     When the driver reads the device feature bits
     Then VIRTIO_NET_F_CTRL_RX_EXTRA is not offered without VIRTIO_NET_F_CTRL_VQ
 
+  @clause:dev/net/device-configuration-layout#81f376de
+  Scenario: VIRTIO_NET_F_HASH_REPORT is offered only with VIRTIO_NET_F_CTRL_VQ
+    When the driver reads the device feature bits
+    Then VIRTIO_NET_F_HASH_REPORT is not offered without VIRTIO_NET_F_CTRL_VQ
+
   @clause:dev/net/device-configuration-layout#73121dbc @requires:VIRTIO_NET_F_MQ
   Scenario: max_virtqueue_pairs is in range when VIRTIO_NET_F_MQ is offered
     Given the net driver has initialized the device with "VIRTIO_NET_F_CTRL_VQ"
