@@ -355,7 +355,7 @@ export const DEFECTS: readonly DefectInfo[] = [
   { name: 'net-tx-truncates-at-1514', clause: CLAUSE.netTxMtu, devices: NET,
     summary: 'cuts transmitted frames to 1514 bytes although mtu is larger' },
   { name: 'net-offers-mq-without-ctrl-vq', clause: CLAUSE.offerPrerequisite, devices: NET,
-    summary: 'offers VIRTIO_NET_F_CTRL_RX, CTRL_MAC_ADDR and MQ without VIRTIO_NET_F_CTRL_VQ' },
+    summary: 'offers VIRTIO_NET_F_CTRL_RX, CTRL_VLAN, GUEST_ANNOUNCE, CTRL_MAC_ADDR and MQ without VIRTIO_NET_F_CTRL_VQ (CTRL_RX_EXTRA dropped too)' },
   { name: 'net-offers-rx-extra-without-ctrl-vq', clause: CLAUSE.netRxExtraNoCtrlVq, devices: NET,
     summary: 'offers VIRTIO_NET_F_CTRL_RX_EXTRA without VIRTIO_NET_F_CTRL_VQ (and drops the bits that require CTRL_VQ)' },
   { name: 'net-offers-hash-report-without-ctrl-vq', clause: CLAUSE.netHashReportNoCtrlVq, devices: NET,

@@ -106,7 +106,8 @@ export class NetModel implements DeviceModel {
     let f = [F.CSUM, F.GUEST_CSUM, F.MAC, F.STATUS, F.MRG_RXBUF, F.CTRL_VQ, F.CTRL_RX, F.CTRL_VLAN, F.CTRL_RX_EXTRA, F.GUEST_ANNOUNCE,
       F.CTRL_MAC_ADDR, F.MQ, F.MTU, F.SPEED_DUPLEX]
       .reduce((a, n) => a | bit(n), 0n);
-    if (this.defects.on('net-offers-mq-without-ctrl-vq')) f &= ~bit(F.CTRL_VQ);
+    // Only the hard requirements broken: CTRL_RX_EXTRA (a SHOULD NOT of its own) goes with CTRL_VQ.
+    if (this.defects.on('net-offers-mq-without-ctrl-vq')) f &= ~(bit(F.CTRL_VQ) | bit(F.CTRL_RX_EXTRA));
     const withoutCtrlVq = bit(F.CTRL_VQ) | bit(F.CTRL_RX) | bit(F.CTRL_VLAN) | bit(F.GUEST_ANNOUNCE) | bit(F.CTRL_MAC_ADDR) | bit(F.MQ);
     if (this.defects.on('net-offers-rx-extra-without-ctrl-vq')) f = (f & ~withoutCtrlVq) | bit(F.CTRL_RX_EXTRA);
     // The other SHOULD NOT of 5.1.4.1 (HASH_REPORT is never negotiated by the suite).
