@@ -7,9 +7,9 @@
 //     (INCONCLUSIVE allowed: the defect took away a precondition, it blames no clause),
 //   - and every scenario that PASSes defect-free is failed by at least one defect on each
 //     ring it runs on (sensitivity, printed; must be 100%).
-// On the packed ring a defect that applies to both layouts runs only when one of its
-// clauses has a scenario selected for packed: the others have no packed scenario to fail,
-// and their effect on unrelated scenarios is already checked on the split ring.
+// On the packed ring a defect that applies to both layouts runs only where one of its
+// clauses has a scenario that device × transport runs on packed: elsewhere it has no
+// packed scenario to fail, and its effect on unrelated scenarios is checked on split.
 // Cucumber loads step definitions once per process (ESM cache), so the jobs run in two
 // worker processes (2 cores), each loading support once and calling runCucumber per job.
 // The reference target answers at once, so waits for what a defect prevents are cut to a
@@ -20,7 +20,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFECTS, defectApplies, type DefectDevice, type DefectInfo } from '../emulator/defects.ts';
 import { resolveClause } from '../spec-refs/load.ts';
-import { findFeatureFiles, planScenarios, ringExpression, selectScenarios, tagValuesSeen } from '../steps/support/runner/plan.ts';
+import { combinationExpression, findFeatureFiles, planScenarios, ringExpression, selectScenarios, tagValuesSeen } from '../steps/support/runner/plan.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 // Device types: entropy and blk, and any other a scenario names with @device: (a model's
@@ -36,7 +36,7 @@ type Device = DefectDevice;
 type Transport = (typeof TRANSPORTS)[number];
 type Ring = (typeof RINGS)[number];
 
-interface Job { defect?: string; device: Device; transport: Transport; ring: Ring }
+interface Job { defect?: string; device: Device; transport: Transport; ring: Ring; tags: string }
 interface Row { key: string; name: string; clauses: string[]; verdict: string; message?: string }
 interface JobResult { job: Job; rows: Row[]; ms: number }
 
@@ -45,18 +45,13 @@ const WORKER = `
 import { loadConfiguration, loadSupport, runCucumber } from '@cucumber/cucumber/api';
 import { Writable } from 'node:stream';
 import { SUPPORT_FILES, Collector } from './steps/support/runner/execute.ts';
-import { findFeatureFiles, planScenarios, tagValuesSeen, combinationExpression, ringExpression } from './steps/support/runner/plan.ts';
+import { findFeatureFiles } from './steps/support/runner/plan.ts';
 import { latestVersion } from './spec-refs/load.ts';
 const jobs = JSON.parse(process.argv[1]);
 const cwd = process.cwd();
 const sink = () => new Writable({ write(_c, _e, cb) { cb(); } });
 const env = { cwd, stdout: sink(), stderr: process.stderr, env: process.env };
 const features = findFeatureFiles('features', cwd);
-const { scenarios } = planScenarios(features, cwd);
-const known = { devices: ['entropy', 'blk', ...tagValuesSeen(scenarios, 'device')], transports: ['pci', 'mmio', ...tagValuesSeen(scenarios, 'transport')] };
-// Devices whose runs take only their own scenarios: the generic steps drive queue 0 as a
-// request queue, which on net and console is a receive queue.
-const OWN_ONLY = ['net', 'console'];
 const { runConfiguration } = await loadConfiguration({ file: false, provided: { paths: features, import: [...SUPPORT_FILES, 'steps/*.steps.ts'], format: [] } }, env);
 const support = await loadSupport(runConfiguration, env);
 for (const job of jobs) {
@@ -64,7 +59,7 @@ for (const job of jobs) {
   const c = new Collector({ device: job.device, transport: job.transport, ring: job.ring });
   const params = { target: 'reference', device: job.device, transport: job.transport, ring: job.ring, timeoutScale: 0.25, specVersion: latestVersion(), ...(job.defect ? { defect: job.defect } : {}) };
   await runCucumber({ ...runConfiguration, support,
-    sources: { ...runConfiguration.sources, tagExpression: combinationExpression(job.device, job.transport, known) + (OWN_ONLY.includes(job.device) ? ' and @device:' + job.device : '') + ' and ' + ringExpression(job.ring) },
+    sources: { ...runConfiguration.sources, tagExpression: job.tags },
     runtime: { ...runConfiguration.runtime, worldParameters: params } }, env, (e) => c.add(e));
   const rows = c.results.map((r) => ({ key: r.uri + ':' + r.line + ' ' + r.name, name: r.name, clauses: r.clauses, verdict: r.verdict, message: r.message }));
   process.stdout.write(JSON.stringify({ job, rows, ms: Date.now() - t0 }) + '\\n');
@@ -85,22 +80,28 @@ function runWorker(jobs: Job[]): Promise<JobResult[]> {
   });
 }
 
-const combos = RINGS.flatMap((ring) => DEVICES.flatMap((device) => TRANSPORTS.map((transport) => ({ device, transport, ring }))));
-const comboKey = (j: { device: string; transport: string; ring: string }): string => `${j.device}/${j.transport}/${j.ring}`;
+const KNOWN = { devices: ['entropy', 'blk', ...tagValuesSeen(PLANNED, 'device')], transports: ['pci', 'mmio', ...tagValuesSeen(PLANNED, 'transport')] };
+// Devices whose runs take only their own scenarios: the generic steps drive queue 0 as a
+// request queue, which on net and console is a receive queue.
+const OWN_ONLY: readonly string[] = ['net', 'console'];
 
-/** Clauses of the scenarios the packed ring runs (@ring:packed, @ring:any). */
-function packedClauses(): Set<string> {
-  return new Set(selectScenarios(PLANNED, ringExpression('packed')).flatMap((s) => s.clauses));
+/** The scenarios of one device × transport × ring, as `virtio-cts run` selects them. */
+function tagsOf(device: Device, transport: Transport, ring: Ring): string {
+  return combinationExpression(device, transport, KNOWN) + (OWN_ONLY.includes(device) ? ` and @device:${device}` : '') + ` and ${ringExpression(ring)}`;
 }
+
+const combos = RINGS.flatMap((ring) => DEVICES.flatMap((device) => TRANSPORTS.map((transport) => ({ device, transport, ring, tags: tagsOf(device, transport, ring) }))));
+const comboKey = (j: { device: string; transport: string; ring: string }): string => `${j.device}/${j.transport}/${j.ring}`;
 
 /** Every job: each combination defect-free, then each defect where it applies (see the header). */
 function matrixJobs(): Job[] {
-  const packed = packedClauses();
   const jobs: Job[] = [...combos];
-  for (const d of DEFECTS) {
-    for (const c of combos) {
+  for (const c of combos) {
+    // Packed: clauses of the scenarios this combination runs there.
+    const packed = c.ring === 'packed' ? new Set(selectScenarios(PLANNED, c.tags).flatMap((s) => s.clauses)) : undefined;
+    for (const d of DEFECTS) {
       if (!defectApplies(d, c.device, c.transport, c.ring)) continue;
-      if (c.ring === 'packed' && d.rings === undefined && ![d.clause, ...(d.alsoBreaks ?? [])].some((id) => packed.has(id))) continue;
+      if (packed && d.rings === undefined && ![d.clause, ...(d.alsoBreaks ?? [])].some((id) => packed.has(id))) continue;
       jobs.push({ defect: d.name, ...c });
     }
   }
