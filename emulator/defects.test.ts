@@ -521,22 +521,6 @@ const PROBES: Record<string, Probe> = {
     },
     good: [1, 0], bad: [1, 1],
   },
-  'packed-id-from-first-desc': {
-    // A list whose Buffer ID is only in its last descriptor (0xffff in the others).
-    probe: async (c) => {
-      const u = await upPacked(c);
-      await addPacked(c, u, true);
-      await u.vq.kick();
-      return u.vq.waitUsed(200).then(() => 'ok', (e) => (e instanceof PackedUsedError ? e.kind : String(e)));
-    },
-    control: async (c) => {
-      const u = await upPacked(c);
-      await addPacked(c, u, false);
-      await u.vq.kick();
-      return (await u.vq.waitUsed(200)).len;
-    },
-    good: 'ok', bad: 'unknown-id',
-  },
   'packed-rejects-full-ring-chain': {
     // Queue size 3 and a three-descriptor list (entropy in 3 pieces, blk GET_ID).
     probe: async (c) => packedRequest(c, await upPacked(c, V1, { queueSize: 3 }), { segments: 3 }),

@@ -100,7 +100,6 @@ export const CLAUSE = {
   packedWriteReadable: 'dev/core/packed-virtqueues/the-virtqueue-descriptor-table#8d43643a',
   packedUsedFinal: 'dev/core/packed-virtqueues/the-virtqueue-descriptor-table#0e9524e7',
   packedCompletionOrder: 'dev/core/packed-virtqueues#91b72387',
-  packedListOrder: 'dev/core/packed-virtqueues/scatter-gather-support#70522821',
   inOrder: 'dev/reserved#7da24598',
   // Network device (5.1).
   netMaxPairs: 'dev/net/device-configuration-layout#73121dbc',
@@ -251,9 +250,6 @@ export const DEFECTS: readonly DefectInfo[] = [
   // Packed counterpart of notifies-before-used-event (2.7.7.2's SHOULD NOT before used_event).
   { name: 'packed-ignores-event-desc', clause: CLAUSE.usedEventNotReached, devices: BOTH, rings: PACKED,
     summary: 'with EVENT_IDX, treats RING_EVENT_FLAGS_DESC as ENABLE and notifies for every used buffer' },
-  // The Buffer ID is in the last descriptor of a list (2.8.6): the list is not used as made available.
-  { name: 'packed-id-from-first-desc', clause: CLAUSE.packedListOrder, devices: BOTH, rings: PACKED,
-    summary: 'takes the Buffer ID of a list from its first descriptor instead of its last' },
   // A list as long as the queue is allowed (2.8.17 bounds it by the Queue Size).
   { name: 'packed-rejects-full-ring-chain', clause: CLAUSE.descLayout, devices: BOTH, rings: PACKED,
     summary: 'refuses a descriptor list as long as the whole ring (DEVICE_NEEDS_RESET)' },

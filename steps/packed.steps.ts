@@ -74,11 +74,6 @@ When('the driver submits a request whose descriptor list fills the whole ring', 
   await submit(this, { bufs: await buffersOver(this, packedVq(this).size) });
 });
 
-When('the driver submits {int} requests over {int} descriptors with the Buffer ID only in the last descriptor', async function (this: CtsWorld, n: number, descs: number) {
-  // The other descriptors carry 0xffff, never a Buffer ID in flight.
-  for (let i = 0; i < n; i++) await submit(this, { bufs: await buffersOver(this, descs), packedAdd: { idInLastOnly: true } });
-});
-
 // ---- a descriptor whose AVAIL bit did not change for this lap ---------------------------
 
 When('the driver writes a descriptor flagged available for the other lap and notifies the device', async function (this: CtsWorld) {

@@ -69,7 +69,6 @@ export interface PackedDeviceRingOptions {
    *   oldest outstanding one (the driver then takes the older ones as used, unfinished)
    * - packed-notifies-despite-disable: used-buffer notification with RING_EVENT_FLAGS_DISABLE
    * - packed-ignores-event-desc: with EVENT_IDX, RING_EVENT_FLAGS_DESC treated as ENABLE
-   * - packed-id-from-first-desc: buffer ID read from the first descriptor of a list
    * - packed-rejects-full-ring-chain: a list as long as the ring is refused
    * - packed-multi-buffer-first-early: pushMulti marks the request's first buffer used first
    * - packed-bad-event-flags: device event suppression flags written as the reserved 0x3
@@ -195,7 +194,7 @@ export class PackedRingDevice {
       throw new RingError(`descriptor list of ${chain.descCount} descriptors not supported`);
     }
     // The Buffer ID is in the last descriptor of the list (2.8.6).
-    chain.id = this.defect('packed-id-from-first-desc') ? first.id : d.id;
+    chain.id = d.id;
     chain.head = chain.id;
     if (this.outstanding.some((o) => o.id === chain.id)) throw new RingError(`buffer id ${chain.id} made available again before it was used`);
     this.outstanding.push({ id: chain.id, descCount: chain.descCount, position: start });

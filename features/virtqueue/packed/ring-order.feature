@@ -21,12 +21,6 @@ Feature: Packed ring order (device requirements, 2.8.12, 2.8.18, 2.7.4.1)
       | size | descs |
       | 6    | 3     |
 
-  @clause:dev/core/packed-virtqueues/scatter-gather-support#70522821
-  Scenario: A list is used with the Buffer ID of its last descriptor
-    Given the driver has initialized the device
-    When the driver submits 2 requests over 3 descriptors with the Buffer ID only in the last descriptor
-    Then each request was used exactly once
-
   @clause:dev/core/message-framing#e0f78532
   Scenario Outline: A descriptor list as long as the whole ring is accepted (queue size <size>)
     Given the driver has initialized the device with queue size <size>
