@@ -53,7 +53,7 @@ describe('expectations files', () => {
       const e = parseExpectations(readFileSync(path, 'utf8'), path);
       expect(Object.keys(e.scenarios).length).toBeGreaterThan(0);
       for (const [id, x] of Object.entries(e.scenarios)) {
-        expect(id).toMatch(new RegExp(`/${t}\\]$`));
+        expect(id).toMatch(new RegExp(`/${t}(/packed)?\\]$`));
         expect(x.evidence.qemuVersion).toBeTruthy();
         expect(x.evidence.cause, id).toBeTruthy();
       }

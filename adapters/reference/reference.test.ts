@@ -61,7 +61,7 @@ describe('reference target: placement', () => {
   it('refuses unknown defects, devices and transports with a UsageError', async () => {
     await expect(createReferenceTarget({ device: 'blk', transport: 'pci', defect: 'nope' })).rejects.toThrow(UsageError);
     await expect(createReferenceTarget({ device: 'blk', transport: 'pci', defect: 'nope' })).rejects.toThrow(/used-len-too-long/);
-    await expect(createReferenceTarget({ device: 'net' as 'blk', transport: 'pci' })).rejects.toThrow(UsageError);
+    await expect(createReferenceTarget({ device: 'gpu' as 'blk', transport: 'pci' })).rejects.toThrow(UsageError);
     await expect(createReferenceTarget({ device: 'blk', transport: 'ccw' as 'pci' })).rejects.toThrow(UsageError);
   });
 
