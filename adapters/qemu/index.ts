@@ -9,12 +9,13 @@ import type { DeviceLocation, Target } from '../types.ts';
 import { QtestBus } from './bus.ts';
 import { QtestMemory } from './memory.ts';
 import { DEFAULT_QEMU_BINARY, QEMU_DEBIAN_PACKAGE, QemuProcess, missingBinaryMessage } from './process.ts';
+import { QEMU_CONSOLE_PORTS, QemuConsoleHost, qemuPortId } from './console-host.ts';
 
 export { TargetWedgedError, QtestCommandError } from './qtest.ts';
 export { QemuProcess } from './process.ts';
 
 export interface QemuTargetOptions {
-  device: 'entropy' | 'blk';
+  device: 'entropy' | 'blk' | 'console';
   transport: 'pci' | 'mmio';
   qemuBinary?: string;
   /** Appended to the -device option, e.g. ['event_idx=off']. */
@@ -61,8 +62,8 @@ export const MICROVM_IRQ_LINE = 24 + 23;
 const MICROVM_IOAPIC2_GSI_BASE = 24;
 
 const DEVICE_NAMES = {
-  pci: { entropy: 'virtio-rng-pci', blk: 'virtio-blk-pci' },
-  mmio: { entropy: 'virtio-rng-device', blk: 'virtio-blk-device' },
+  pci: { entropy: 'virtio-rng-pci', blk: 'virtio-blk-pci', console: 'virtio-serial-pci' },
+  mmio: { entropy: 'virtio-rng-device', blk: 'virtio-blk-device', console: 'virtio-serial-device' },
 } as const;
 
 export async function createQemuTarget(opts: QemuTargetOptions): Promise<QemuTarget> {
@@ -70,6 +71,8 @@ export async function createQemuTarget(opts: QemuTargetOptions): Promise<QemuTar
   const blk = opts.blk ?? {};
   let capacity = blk.capacitySectors ?? DEFAULT_BLK_SECTORS;
   const driveId = 'd0';
+  // console: the suite listens on one socket per port; QEMU's chardevs connect to them.
+  let consoleHost: QemuConsoleHost | undefined;
 
   const args = (dir: string): string[] => {
     const a: string[] = [];
@@ -84,12 +87,17 @@ export async function createQemuTarget(opts: QemuTargetOptions): Promise<QemuTar
       a.push('-drive', `if=none,id=${driveId},file=${image},format=raw${blk.readOnly ? ',readonly=on' : ''}`);
       props.push(`drive=${driveId}`, `serial=${blk.serial ?? DEFAULT_BLK_SERIAL}`);
     }
+    if (opts.device === 'console') {
+      consoleHost = new QemuConsoleHost(dir, 10_000 * scale);
+      props.push(`max_ports=${QEMU_CONSOLE_PORTS}`);
+    }
     props.push(...(opts.extraDeviceProps ?? []));
-    a.push('-device', props.join(','), ...(opts.extraArgs ?? []));
+    // The port devices sit on the virtio-serial bus, so they come after its -device.
+    a.push('-device', props.join(','), ...(consoleHost?.args() ?? []), ...(opts.extraArgs ?? []));
     return a;
   };
 
-  const q = await QemuProcess.start({ binary: opts.qemuBinary, args, timeoutScale: scale });
+  const q = await QemuProcess.start({ binary: opts.qemuBinary, args, timeoutScale: scale }).catch((e: unknown) => { consoleHost?.close(); throw e; });
   try {
     const setupMs = 10_000 * scale;
     let location: DeviceLocation;
@@ -119,19 +127,32 @@ export async function createQemuTarget(opts: QemuTargetOptions): Promise<QemuTar
       commandLine: q.commandLine,
       qemuVersion: q.version,
       qemu: q,
-      close: () => q.close(),
-      get resettable() { return !resized && !q.exited && !q.qtest.closed; },
+      close: async () => { consoleHost?.close(); await q.close(); },
+      // An unplugged console port does not come back with a machine reset.
+      get resettable() { return !resized && !(consoleHost?.unplugged.size) && !q.exited && !q.qtest.closed; },
       diagnostics: () => q.stderrSince(mark),
       reset: async () => {
-        if (!target.resettable) throw new Error(`QEMU target cannot be reset for reuse${resized ? ' (its disk was resized)' : ' (QEMU is gone)'}`);
+        if (!target.resettable) throw new Error(`QEMU target cannot be reset for reuse${resized ? ' (its disk was resized)' : consoleHost?.unplugged.size ? ' (a console port was unplugged)' : ' (QEMU is gone)'}`);
         // The reset runs in QEMU's main loop after the command returns: RESET says it is done.
         await q.raceExit(q.qmp.executeAndWait('system_reset', 'RESET'), setupMs, 'resetting the machine');
         await q.qtest.request('endianness'); // the qtest stream still answers
         bus.resetAllocator();
         await mem.resetAllocator();
+        consoleHost?.drain();
         mark = q.stderrMark();
       },
     };
+    if (consoleHost) {
+      const host = consoleHost;
+      host.unplugFn = async (port) => {
+        // device_del returns at once; the port is gone when DEVICE_DELETED arrives.
+        await q.raceExit(q.qmp.executeAndWait('device_del', 'DEVICE_DELETED', { id: qemuPortId(port) }), setupMs, `unplugging console port ${port}`);
+      };
+      host.plugFn = async (port, device) => {
+        await q.raceExit(q.qmp.execute('device_add', device), setupMs, `plugging console port ${port}`);
+      };
+      (target as { console?: QemuConsoleHost }).console = host;
+    }
     if (opts.device === 'blk') {
       target.changeConfig = async () => {
         resized = true;
@@ -141,6 +162,7 @@ export async function createQemuTarget(opts: QemuTargetOptions): Promise<QemuTar
     }
     return target;
   } catch (e) {
+    consoleHost?.close();
     await q.close();
     throw e;
   }
