@@ -3,6 +3,7 @@
 // a missing structure only fails when the driver needs it.
 import type { Target } from '../adapters/types.ts';
 import { Driver } from './driver.ts';
+import type { Transport } from './transport.ts';
 import type { RingLayout } from './ring.ts';
 import { MmioTransport } from './mmio-transport.ts';
 import { PciTransport } from './pci-transport.ts';
@@ -17,6 +18,12 @@ export interface OpenOptions {
 export async function openDriver(target: Target, o: OpenOptions = {}): Promise<Driver> {
   if (o.ring !== undefined && o.ring !== 'split' && o.ring !== 'packed') throw new Error(`openDriver: unknown ring layout '${String(o.ring)}' (valid: split, packed)`);
   const loc = target.location;
+  // vhost-user has no Bus: the adapter brings its own Transport (adapters/vhost-user).
+  if ((loc as { transport: string }).transport === 'vhost-user') {
+    const own = (target as Target & { transport?: Transport }).transport;
+    if (!own) throw new Error('openDriver: a vhost-user target must carry its transport');
+    return new Driver(target, own, undefined, undefined, o.ring ?? 'split');
+  }
   const scale = target.timeoutScale;
   if (loc.transport === 'pci') {
     const pci = await PciTransport.open(target.bus, loc.address, { timeoutScale: scale });

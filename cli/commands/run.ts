@@ -22,11 +22,12 @@ import {
   checkTagExpression, combinationExpression, findFeatureFiles, planScenarios, ringExpression, selectScenarios, tagValuesSeen, unknownClauses,
 } from '../../steps/support/runner/plan.ts';
 import { Progress } from '../../steps/support/runner/progress.ts';
-import { OWN_SCENARIOS_ONLY, TARGET_DEVICES, type DeviceType, type RingKind, type TargetKind, type TransportKind } from '../../steps/support/targets.ts';
+import { OWN_SCENARIOS_ONLY, TARGET_DEVICES, type DeviceType, type RingKind, type RunTransport, type TargetKind, type TransportKind } from '../../steps/support/targets.ts';
 import { DEVICE_ID, type DeviceType as AnyDeviceType } from '../../virtio/ids.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-const TARGETS: TargetKind[] = ['reference', 'qemu'];
+const TARGETS: TargetKind[] = ['reference', 'qemu', 'vhost-user'];
+const SPAWNS = ['qemu-storage-daemon', 'dpdk-testpmd'] as const;
 /** Every device type any target provides (the --device choices). */
 const DEVICES: DeviceType[] = [...new Set(Object.values(TARGET_DEVICES).flat())];
 const TRANSPORTS: TransportKind[] = ['pci', 'mmio'];
@@ -56,6 +57,9 @@ export interface RunCliOptions {
   /** QEMU process reuse: feature (default) or never. */
   reuse?: string;
   expectations?: string;
+  /** vhost-user: a listening back-end's socket, or a known back-end to start. */
+  socket?: string;
+  spawn?: string;
 }
 
 function oneOf<T extends string>(what: string, v: string, all: readonly T[], allowAll: boolean): T[] {
@@ -102,11 +106,14 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
 
   // --- validate the input (UsageError → exit 2) ---
   const [target] = oneOf('target', o.target, TARGETS, false);
+  const vu = target === 'vhost-user' ? vhostUserChoice(o) : undefined;
+  if (!vu && (o.socket !== undefined || o.spawn !== undefined)) throw new UsageError('--socket and --spawn need --target vhost-user');
   if (o.device !== 'all' && (DEVICES as string[]).includes(o.device) && !TARGET_DEVICES[target].includes(o.device as DeviceType)) {
     throw new UsageError(`--target ${target} has no ${o.device} device (it has ${TARGET_DEVICES[target].join(', ')})`);
   }
-  const devices = oneOf('device', o.device, TARGET_DEVICES[target], true);
-  const transports = oneOf('transport', o.transport, TRANSPORTS, true);
+  const devices = vu ? [vu.device] : oneOf('device', o.device, TARGET_DEVICES[target], true);
+  // vhost-user is its own transport: register scenarios are planned and reported NOT_APPLICABLE.
+  const transports: RunTransport[] = vu ? ['vhost-user'] : oneOf('transport', o.transport, TRANSPORTS, true);
   const rings = oneOf('ring', o.ring ?? 'split', RINGS, true);
   const [reuse] = oneOf('reuse mode', o.reuse ?? 'feature', REUSE, false);
   const deviceProps = o.qemuDeviceProp ?? [];
@@ -134,7 +141,7 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
     const { probeQemu } = await import('../../adapters/qemu/index.ts');
     const p = await probeQemu(o.qemu);
     if (!p.available) throw new UsageError(`--target qemu: ${p.reason ?? 'QEMU is not available'}`);
-    const missing = transports.filter((t) => !p.transports?.includes(t));
+    const missing = transports.filter((t) => !p.transports?.includes(t as TransportKind));
     if (missing.length) throw new UsageError(`--target qemu: ${p.binary} cannot run --transport ${missing.join(', ')} (no ${missing.map((t) => (t === 'pci' ? 'q35' : 'microvm')).join(', ')} machine)`);
   }
   if (o.tags) {
@@ -176,7 +183,9 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
     for (const device of devices) {
       for (const transport of transports) {
         const own = OWN_SCENARIOS_ONLY.includes(device) ? `@device:${device}` : undefined;
-        const tagExpression = [combinationExpression(device, transport, known, o.tags), own, ringExpression(ring)].filter(Boolean).join(' and ');
+        // vhost-user: every transport's scenarios are selected (the Before hook reports register ones NOT_APPLICABLE).
+        const kn = transport === 'vhost-user' ? { ...known, transports: [] } : known;
+        const tagExpression = [combinationExpression(device, transport, kn, o.tags), own, ringExpression(ring)].filter(Boolean).join(' and ');
         const count = selectScenarios(scenarios, tagExpression).length;
         if (count) combinations.push({ device, transport, ring, tagExpression, count });
       }
@@ -231,6 +240,7 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
     defect: o.defect,
     specVersion,
     timeoutScale,
+    ...(vu ? { vhostUser: vu.params } : {}),
     ...(target === 'qemu' ? {
       qemu: {
         ...(o.qemu ? { binary: o.qemu } : {}),
@@ -267,6 +277,19 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
 
 function collect(v: string, prev: string[]): string[] { return [...prev, v]; }
 
+/** --target vhost-user: exactly one of --socket/--spawn, one device (inferred from a spawned back-end). */
+function vhostUserChoice(o: RunCliOptions): { device: DeviceType; params: { socket?: string; spawn?: typeof SPAWNS[number] } } {
+  if ((o.socket === undefined) === (o.spawn === undefined)) throw new UsageError('--target vhost-user needs exactly one of --socket PATH or --spawn qemu-storage-daemon|dpdk-testpmd');
+  if (o.transport !== 'all' && o.transport !== 'vhost-user') throw new UsageError(`--target vhost-user is its own transport (not --transport ${o.transport})`);
+  const spawn = o.spawn === undefined ? undefined : oneOf('back-end', o.spawn, SPAWNS, false)[0];
+  const inferred = spawn === 'qemu-storage-daemon' ? 'blk' : spawn === 'dpdk-testpmd' ? 'net' : undefined;
+  const device = o.device === 'all' ? inferred : o.device;
+  if (!device) throw new UsageError('--target vhost-user --socket: say which device the back-end is (--device blk|net|entropy)');
+  if (inferred && device !== inferred) throw new UsageError(`--spawn ${spawn} is a ${inferred} device, not ${device}`);
+  const [d] = oneOf('device', device, TARGET_DEVICES['vhost-user'], false);
+  return { device: d, params: spawn ? { spawn } : { socket: resolve(o.socket!) } };
+}
+
 export function register(program: Command): void {
   program.command('run')
     .description('run the conformance scenarios against a target and write reports')
@@ -285,6 +308,8 @@ export function register(program: Command): void {
     .option('--qemu <path>', 'qemu-system-x86_64 binary (--target qemu; default: from PATH)')
     .option('--qemu-device-prop <key=value>', 'extra property for the -device option, repeatable (--target qemu), e.g. event_idx=off', collect, [])
     .option('--qemu-arg <arg>', 'extra QEMU argument, repeatable; write --qemu-arg=-global for one starting with a dash (--target qemu)', collect, [])
+    .option('--socket <path>', 'vhost-user back-end listening on this unix socket (--target vhost-user; give --device)')
+    .option('--spawn <back-end>', `vhost-user back-end to start in a temp dir: ${SPAWNS.join(' or ')} (--target vhost-user)`)
     .option('--reuse <mode>', `QEMU processes: feature (one per feature file, system_reset between scenarios) or never (one per scenario)`, 'feature')
     .option('--expectations <file>', 'YAML file of the expected non-PASS verdicts: exit 0 when the run matches it, 1 when any verdict differs')
     .option('--quiet', 'print only scenarios that did not pass, and the summary')

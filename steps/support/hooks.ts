@@ -52,6 +52,12 @@ async function applicability(this: CtsWorld, { pickle }: ITestCaseHookParameter)
     naReasons.set(this, `clause not in spec ${specVersion()}: ${absent.join(', ')}`);
     return 'skipped';
   }
+  // vhost-user has no registers: PCI/MMIO register scenarios run there only to be reported.
+  const regs = tagValues(pickle.tags, 'transport').filter((t) => t === 'pci' || t === 'mmio');
+  if ((this.params.transport as string) === 'vhost-user' && regs.length) {
+    naReasons.set(this, `register-level scenario (@transport:${regs.join(', @transport:')}): vhost-user has no PCI/MMIO registers`);
+    return 'skipped';
+  }
   const required = tagValues(pickle.tags, 'requires');
   if (required.length) {
     const bits = required.map((name) => {

@@ -4,7 +4,7 @@
 import type { Target } from '../../adapters/types.ts';
 import { createReferenceTarget } from '../../adapters/reference/index.ts';
 
-export type TargetKind = 'reference' | 'qemu';
+export type TargetKind = 'reference' | 'qemu' | 'vhost-user';
 export type DeviceType = 'entropy' | 'blk' | 'net' | 'console';
 /**
  * Devices that run only their own (@device:<type>) scenarios: the generic steps drive
@@ -14,9 +14,17 @@ export const OWN_SCENARIOS_ONLY: readonly DeviceType[] = ['net', 'console'];
 /** Device types each target kind provides. */
 export const TARGET_DEVICES: Record<TargetKind, readonly DeviceType[]> = {
   reference: ['entropy', 'blk', 'console', 'net'],
+  // what the protocol can carry; the back-end decides which one it is (--device, --spawn)
+  'vhost-user': ['blk', 'net', 'entropy'],
   qemu: ['entropy', 'blk', 'console'],
 };
 export type TransportKind = 'pci' | 'mmio';
+/**
+ * What a run combination names as its transport. vhost-user runs carry 'vhost-user' in
+ * RunParams.transport at run time (the steps' types stay pci | mmio: register scenarios
+ * never run there, the Before hook reports them NOT_APPLICABLE).
+ */
+export type RunTransport = TransportKind | 'vhost-user';
 export type RingKind = 'split' | 'packed';
 
 export interface BlkOptions { readOnly?: boolean; capacitySectors?: number; serial?: string }
@@ -54,10 +62,13 @@ export interface TargetParams {
   timeoutScale: number;
   /** QEMU only: binary, extra -device properties, extra arguments. */
   qemu?: { binary?: string; extraDeviceProps?: string[]; extraArgs?: string[] };
+  /** vhost-user only: a listening back-end's socket, or a known back-end to start. */
+  vhostUser?: { socket?: string; spawn?: 'qemu-storage-daemon' | 'dpdk-testpmd' };
 }
 
 // QEMU is loaded only for QEMU runs (it pulls in process management and signal hooks).
 const QEMU = '../../adapters/qemu/index.ts';
+const VHOST_USER = '../../adapters/vhost-user/index.ts';
 
 export type TargetFactory = (p: TargetParams, o: TargetOverrides, ctx?: TargetContext) => Promise<CtsTarget>;
 
@@ -77,6 +88,16 @@ export const createTarget: TargetFactory = async (p, o) => {
       device: p.device as import('../../adapters/qemu/index.ts').QemuTargetOptions['device'], transport: p.transport, timeoutScale: p.timeoutScale, blk: o.blk,
       qemuBinary: p.qemu?.binary, extraArgs: p.qemu?.extraArgs, ...(props.length ? { extraDeviceProps: props } : {}),
     });
+  }
+  if (p.target === 'vhost-user') {
+    if (p.defect) throw new Error('defects exist only in the reference emulator');
+    if (p.device === 'console') throw new Error('vhost-user: no console back-end');
+    const mod = (await import(VHOST_USER)) as typeof import('../../adapters/vhost-user/index.ts');
+    // qemu-storage-daemon's export has no serial option: o.blk.serial is not honoured.
+    const blk = o.blk && (o.blk.readOnly !== undefined || o.blk.capacitySectors !== undefined)
+      ? { readOnly: o.blk.readOnly, capacitySectors: o.blk.capacitySectors } : undefined;
+    const t = await mod.createVhostUserTarget({ ...p.vhostUser, device: p.device, timeoutScale: p.timeoutScale, blk });
+    return mod.asTarget(t) as CtsTarget;
   }
   throw new Error(`unknown target '${String(p.target)}'`);
 };

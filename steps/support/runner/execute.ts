@@ -8,7 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VERDICT_MEDIA_TYPE, isVerdict, type ScenarioOutcome, type Verdict, type Violation } from '../../../reports/verdict.ts';
 import type { RunParams } from '../world.ts';
-import { getTargetFactory, setTargetFactory, type DeviceType, type RingKind, type TargetKind, type TransportKind } from '../targets.ts';
+import { getTargetFactory, setTargetFactory, type DeviceType, type RingKind, type TargetKind, type TransportKind, type RunTransport } from '../targets.ts';
 import { TargetPool, type PoolStats } from '../pool.ts';
 import { tagValues } from '../tags.ts';
 
@@ -16,7 +16,7 @@ const SUPPORT_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The support modules Cucumber loads (they import the rest). */
 export const SUPPORT_FILES = ['world.ts', 'hooks.ts'].map((f) => join(SUPPORT_DIR, f));
 
-export interface Combination { device: DeviceType; transport: TransportKind; ring?: RingKind; tagExpression: string }
+export interface Combination { device: DeviceType; transport: RunTransport; ring?: RingKind; tagExpression: string }
 
 /** How QEMU processes are used: one per feature file, reset between scenarios, or one per scenario. */
 export type ReuseMode = 'feature' | 'never';
@@ -31,7 +31,7 @@ export interface ScenarioResult {
   tags: string[];
   clauses: string[];
   device: DeviceType;
-  transport: TransportKind;
+  transport: RunTransport;
   /** Virtqueue layout of the run (absent = split). */
   ring?: RingKind;
   verdict: Verdict;
@@ -52,7 +52,7 @@ export interface ScenarioResult {
 
 export interface CombinationResult {
   device: DeviceType;
-  transport: TransportKind;
+  transport: RunTransport;
   /** Absent = split. */
   ring?: RingKind;
   /** Target processes started / reused by the pool during this combination. */
@@ -74,6 +74,8 @@ export interface ExecuteOptions {
   specVersion: string;
   timeoutScale: number;
   qemu?: RunParams['qemu'];
+  /** vhost-user only: --socket or --spawn. */
+  vhostUser?: RunParams['vhostUser'];
   /** QEMU only (default 'feature'): reuse one process per feature file with a reset between scenarios. */
   reuse?: ReuseMode;
   /** With reuse: start the next feature file's QEMU in the background (default true). */
@@ -104,8 +106,10 @@ export async function execute(o: ExecuteOptions): Promise<CombinationResult[]> {
     const pool = o.target === 'qemu' && (o.reuse ?? 'feature') === 'feature' ? new TargetPool(base, { prefetch: o.prefetch ?? true }) : undefined;
     if (pool) setTargetFactory(pool.factory);
     const params: RunParams = {
-      target: o.target, device: c.device, transport: c.transport, ring, timeoutScale: o.timeoutScale,
+      // 'vhost-user' travels as the transport at run time (see RunTransport).
+      target: o.target, device: c.device, transport: c.transport as TransportKind, ring, timeoutScale: o.timeoutScale,
       specVersion: o.specVersion, ...(o.defect ? { defect: o.defect } : {}), ...(o.qemu ? { qemu: o.qemu } : {}),
+      ...(o.vhostUser ? { vhostUser: o.vhostUser } : {}),
     };
     const collector = new Collector({ device: c.device, transport: c.transport, ring });
     const startedAt = new Date().toISOString();
@@ -146,7 +150,7 @@ export class Collector {
   private readonly firstBadStep = new Map<string, string>();
   private readonly ids = new Set<string>();
 
-  constructor(private readonly combo: { device: DeviceType; transport: TransportKind; ring?: RingKind }) {}
+  constructor(private readonly combo: { device: DeviceType; transport: RunTransport; ring?: RingKind }) {}
 
   /** The run a scenario id names: device/transport, plus the ring when it is not split. */
   private comboLabel(): string {
