@@ -14,7 +14,7 @@ const HAVE_QEMU = spawnSync('sh', ['-c', 'command -v qemu-system-x86_64'], { enc
 
 describe.skipIf(!HAVE_QEMU)('QEMU verdicts match expectations/qemu-<transport>.yaml', () => {
   for (const transport of ['pci', 'mmio']) {
-    it(`--target qemu --transport ${transport} --ring all (entropy, blk and console)`, () => {
+    it(`--target qemu --transport ${transport} --ring all (entropy, blk, net and console)`, () => {
       const out = mkdtempSync(join(tmpdir(), 'cts-qemu-exp-'));
       try {
         const p = spawnSync(process.execPath, ['cli/bin.mjs', 'run', '--target', 'qemu', '--device', 'all', '--transport', transport, '--ring', 'all',
@@ -26,7 +26,7 @@ describe.skipIf(!HAVE_QEMU)('QEMU verdicts match expectations/qemu-<transport>.y
         expect(p.status).toBe(0);
         // One run per device and ring; the packed runs put packed=on on QEMU's -device.
         const ring = (c: (typeof res.target.combinations)[number]) => (c.commandLines ?? []).some((l) => l.some((a) => a.includes('packed=on'))) ? 'packed' : 'split';
-        expect(res.target.combinations.map((c) => `${c.device}/${ring(c)}`).sort()).toEqual(['blk/packed', 'blk/split', 'console/packed', 'console/split', 'entropy/packed', 'entropy/split']);
+        expect(res.target.combinations.map((c) => `${c.device}/${ring(c)}`).sort()).toEqual(['blk/packed', 'blk/split', 'console/packed', 'console/split', 'entropy/packed', 'entropy/split', 'net/packed', 'net/split']);
         for (const c of res.target.combinations) {
           expect(c.targetVersion).toMatch(/^\d+\.\d+\.\d+$/);
           expect(c.commandLines?.[0]?.[0]).toMatch(/qemu-system-x86_64$/);

@@ -106,7 +106,6 @@ describe('virtio-cts run: bad input exits 2 with one line', () => {
   it.each([
     [['--defect', 'no-such-defect'], /unknown defect 'no-such-defect' \(known: .*used-len-too-long/],
     [['--device', 'gpu'], /unknown device 'gpu' \(one of entropy, blk, console, net, all\)/],
-    [['--target', 'qemu', '--device', 'net'], /--target qemu has no net device \(it has entropy, blk, console\)/],
     [['--transport', 'ccw'], /unknown transport 'ccw'/],
     [['--target', 'vfio'], /argument 'vfio' is invalid/],
     [['--timeout-scale', 'fast'], /--timeout-scale must be a positive number/],

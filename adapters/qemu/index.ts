@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { DeviceLocation, Target } from '../types.ts';
 import { QtestBus } from './bus.ts';
 import { QtestMemory } from './memory.ts';
+import { UdpWire } from './net-wire.ts';
 import { DEFAULT_QEMU_BINARY, QEMU_DEBIAN_PACKAGE, QemuProcess, missingBinaryMessage } from './process.ts';
 import { QEMU_CONSOLE_PORTS, QemuConsoleHost, qemuPortId } from './console-host.ts';
 
@@ -15,7 +16,7 @@ export { TargetWedgedError, QtestCommandError } from './qtest.ts';
 export { QemuProcess } from './process.ts';
 
 export interface QemuTargetOptions {
-  device: 'entropy' | 'blk' | 'console';
+  device: 'entropy' | 'blk' | 'net' | 'console';
   transport: 'pci' | 'mmio';
   qemuBinary?: string;
   /** Appended to the -device option, e.g. ['event_idx=off']. */
@@ -62,9 +63,14 @@ export const MICROVM_IRQ_LINE = 24 + 23;
 const MICROVM_IOAPIC2_GSI_BASE = 24;
 
 const DEVICE_NAMES = {
-  pci: { entropy: 'virtio-rng-pci', blk: 'virtio-blk-pci', console: 'virtio-serial-pci' },
-  mmio: { entropy: 'virtio-rng-device', blk: 'virtio-blk-device', console: 'virtio-serial-device' },
+  pci: { entropy: 'virtio-rng-pci', blk: 'virtio-blk-pci', net: 'virtio-net-pci', console: 'virtio-serial-pci' },
+  mmio: { entropy: 'virtio-rng-device', blk: 'virtio-blk-device', net: 'virtio-net-device', console: 'virtio-serial-device' },
 } as const;
+
+/** net: the NIC's MAC address; host_mtu and speed/duplex make QEMU offer VIRTIO_NET_F_MTU and _SPEED_DUPLEX. */
+export const NET_MAC = '52:54:00:12:34:56';
+export const NET_MTU = 4000;
+export const NET_SPEED = 10_000;
 
 export async function createQemuTarget(opts: QemuTargetOptions): Promise<QemuTarget> {
   const scale = opts.timeoutScale ?? 1;
@@ -74,6 +80,9 @@ export async function createQemuTarget(opts: QemuTargetOptions): Promise<QemuTar
   // console: the suite listens on one socket per port; QEMU's chardevs connect to them.
   let consoleHost: QemuConsoleHost | undefined;
 
+  // net: the suite's end of the wire is bound before QEMU starts (adapters/qemu/net-wire.ts).
+  const wire = opts.device === 'net' ? await UdpWire.open() : undefined;
+  let linkDown = false;
   const args = (dir: string): string[] => {
     const a: string[] = [];
     if (opts.transport === 'pci') a.push('-machine', 'q35', '-accel', 'tcg', '-m', `${RAM_SIZE >> 20}M`);
@@ -87,6 +96,10 @@ export async function createQemuTarget(opts: QemuTargetOptions): Promise<QemuTar
       a.push('-drive', `if=none,id=${driveId},file=${image},format=raw${blk.readOnly ? ',readonly=on' : ''}`);
       props.push(`drive=${driveId}`, `serial=${blk.serial ?? DEFAULT_BLK_SERIAL}`);
     }
+    if (wire) {
+      a.push('-netdev', wire.netdev('n0'));
+      props.push('netdev=n0', 'id=nic0', `mac=${NET_MAC}`, `host_mtu=${NET_MTU}`, `speed=${NET_SPEED}`, 'duplex=full');
+    }
     if (opts.device === 'console') {
       consoleHost = new QemuConsoleHost(dir, 10_000 * scale);
       props.push(`max_ports=${QEMU_CONSOLE_PORTS}`);
@@ -97,7 +110,7 @@ export async function createQemuTarget(opts: QemuTargetOptions): Promise<QemuTar
     return a;
   };
 
-  const q = await QemuProcess.start({ binary: opts.qemuBinary, args, timeoutScale: scale }).catch((e: unknown) => { consoleHost?.close(); throw e; });
+  const q = await QemuProcess.start({ binary: opts.qemuBinary, args, timeoutScale: scale }).catch(async (e: unknown) => { consoleHost?.close(); await wire?.close(); throw e; });
   try {
     const setupMs = 10_000 * scale;
     let location: DeviceLocation;
@@ -127,7 +140,7 @@ export async function createQemuTarget(opts: QemuTargetOptions): Promise<QemuTar
       commandLine: q.commandLine,
       qemuVersion: q.version,
       qemu: q,
-      close: async () => { consoleHost?.close(); await q.close(); },
+      close: () => { consoleHost?.close(); return q.close().finally(() => wire?.close()); },
       // An unplugged console port does not come back with a machine reset.
       get resettable() { return !resized && !(consoleHost?.unplugged.size) && !q.exited && !q.qtest.closed; },
       diagnostics: () => q.stderrSince(mark),
@@ -137,11 +150,28 @@ export async function createQemuTarget(opts: QemuTargetOptions): Promise<QemuTar
         await q.raceExit(q.qmp.executeAndWait('system_reset', 'RESET'), setupMs, 'resetting the machine');
         await q.qtest.request('endianness'); // the qtest stream still answers
         bus.resetAllocator();
+        if (wire) {
+          // The link state is the NIC's, not the device's: a reset does not bring it back up.
+          if (linkDown) await q.raceExit(q.qmp.execute('set_link', { name: 'nic0', up: true }), setupMs, 'bringing the link up');
+          linkDown = false;
+          wire.clear();
+        }
         await mem.resetAllocator();
         consoleHost?.drain();
         mark = q.stderrMark();
       },
     };
+    if (wire) {
+      wire.setLink = async (up: boolean) => {
+        await q.raceExit(q.qmp.execute('set_link', { name: 'nic0', up }), setupMs, 'changing the link state');
+        linkDown = !up;
+      };
+      // A self-announcement round: virtio-net sets VIRTIO_NET_S_ANNOUNCE when GUEST_ANNOUNCE is negotiated.
+      wire.announce = async () => {
+        await q.raceExit(q.qmp.execute('announce-self', { initial: 50, max: 550, rounds: 1, step: 50 }), setupMs, 'announcing');
+      };
+      Object.assign(target, { wire });
+    }
     if (consoleHost) {
       const host = consoleHost;
       host.unplugFn = async (port) => {
@@ -164,6 +194,7 @@ export async function createQemuTarget(opts: QemuTargetOptions): Promise<QemuTar
   } catch (e) {
     consoleHost?.close();
     await q.close();
+    await wire?.close();
     throw e;
   }
 }

@@ -16,7 +16,7 @@ export const TARGET_DEVICES: Record<TargetKind, readonly DeviceType[]> = {
   reference: ['entropy', 'blk', 'console', 'net'],
   // what the protocol can carry; the back-end decides which one it is (--device, --spawn)
   'vhost-user': ['blk', 'net', 'entropy'],
-  qemu: ['entropy', 'blk', 'console'],
+  qemu: ['entropy', 'blk', 'net', 'console'],
 };
 export type TransportKind = 'pci' | 'mmio';
 /**
