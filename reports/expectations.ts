@@ -50,7 +50,7 @@ export const EXPECTATIONS_SCHEMA = {
     scenarios: {
       type: 'object',
       // "<name> [device/transport]" or "[device/transport/ring]"
-      propertyNames: { pattern: '^.+ \\[[a-z]+/[a-z]+(/[a-z]+)?\\]$' },
+      propertyNames: { pattern: '^.+ \\[[a-z]+/[a-z-]+(/[a-z]+)?\\]$' },
       additionalProperties: {
         type: 'object', additionalProperties: false, required: ['verdict', 'evidence'],
         properties: {
@@ -95,7 +95,7 @@ export function loadExpectations(file: string): ExpectationsFile {
 
 /** "[device/transport(/ring)]" at the end of a scenario id. */
 function runOf(id: string): string | undefined {
-  return /\[([a-z]+\/[a-z]+(?:\/[a-z]+)?)\]$/.exec(id)?.[1];
+  return /\[([a-z]+\/[a-z-]+(?:\/[a-z]+)?)\]$/.exec(id)?.[1];
 }
 
 function runLabel(s: Pick<ResultsScenario, 'device' | 'transport' | 'ring'>): string {

@@ -178,7 +178,7 @@ export const RESULTS_SCHEMA = {
     target: {
       type: 'object', required: ['adapter', 'device', 'transport', 'description', 'combinations'], additionalProperties: false,
       properties: {
-        adapter: { enum: ['reference', 'qemu'] }, device: str, transport: str, defect: str, ring: str, description: str,
+        adapter: { enum: ['reference', 'qemu', 'vhost-user'] }, device: str, transport: str, defect: str, ring: str, description: str,
         combinations: {
           type: 'array',
           items: {

@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { probeQemu } from '../../adapters/qemu/index.ts';
 import { resolveBinary } from '../../adapters/qemu/process.ts';
+import { nativeAvailable, nativeLoadError } from '../../native/index.ts';
 
 export interface TargetInfo {
   name: string;
@@ -25,13 +26,22 @@ export async function listTargets(opts: { qemuBinary?: string } = {}): Promise<T
       ...(qemu.transports ? { transports: qemu.transports } : {}),
       ...(qemu.reason ? { reason: qemu.reason } : {}),
     },
-    {
-      // The adapter exists (adapters/vhost-user) but the runner cannot select it yet.
-      name: 'vhost-user', available: false,
-      description: 'vhost-user front-end to a back-end (qemu-storage-daemon, DPDK…)',
-      reason: `not yet available to \`virtio-cts run\`: adapters/vhost-user is not wired into the runner (qemu-storage-daemon ${resolveBinary('qemu-storage-daemon') ? 'found' : 'not found'})`,
-    },
+    vhostUser(),
   ];
+}
+
+/** vhost-user needs the native addon (fd passing); --spawn needs the back-end's binary. */
+function vhostUser(): TargetInfo {
+  const backends = [['qemu-storage-daemon', 'qemu-system-common'], ['dpdk-testpmd', 'dpdk-dev']] as const;
+  const found = backends.filter(([bin]) => resolveBinary(bin)).map(([bin]) => bin);
+  const missing = backends.filter(([bin]) => !resolveBinary(bin)).map(([bin, pkg]) => `${bin} (apt package ${pkg})`);
+  const info: TargetInfo = {
+    name: 'vhost-user', available: nativeAvailable(),
+    description: `vhost-user front-end to a back-end: --socket PATH, or --spawn ${found.length ? found.join('|') : 'qemu-storage-daemon|dpdk-testpmd'}`,
+  };
+  if (!info.available) info.reason = `the native addon did not load (run npm ci to build it): ${nativeLoadError()?.message ?? 'unknown error'}`;
+  else if (missing.length) info.reason = `--spawn cannot start ${missing.join(', ')}: not installed`;
+  return info;
 }
 
 export function register(program: Command): void {
