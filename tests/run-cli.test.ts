@@ -106,6 +106,7 @@ describe('virtio-cts run: bad input exits 2 with one line', () => {
   it.each([
     [['--defect', 'no-such-defect'], /unknown defect 'no-such-defect' \(known: .*used-len-too-long/],
     [['--device', 'gpu'], /unknown device 'gpu' \(one of entropy, blk, console, net, all\)/],
+    [['--target', 'vhost-user', '--socket', '/nonexistent', '--device', 'console'], /unknown device 'console' \(one of blk, net, entropy\)/],
     [['--transport', 'ccw'], /unknown transport 'ccw'/],
     [['--target', 'vfio'], /argument 'vfio' is invalid/],
     [['--timeout-scale', 'fast'], /--timeout-scale must be a positive number/],
