@@ -13,10 +13,10 @@ import { accessSync, constants, existsSync, mkdtempSync, rmSync, statSync, write
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isMainThread } from 'node:worker_threads';
 import { UsageError } from '../../cli/errors.ts';
 import { QmpClient } from './qmp.ts';
 import { QtestClient } from './qtest.ts';
+import { type LiveChild, childRegistry, installReaper, killGroup } from '../children.ts';
 
 export const DEFAULT_QEMU_BINARY = 'qemu-system-x86_64';
 export const QEMU_DEBIAN_PACKAGE = 'qemu-system-x86';
@@ -40,41 +40,8 @@ export function haltBios(): Uint8Array {
 
 // ---- process-wide registry -------------------------------------------------------
 
-interface Live { pid: number; dir: string }
-const live = new Set<Live>();
-let hooksInstalled = false;
-
-function killGroup(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
-  try { process.kill(-pid, signal); } catch { /* already gone */ }
-}
-
-function reapAll(): void {
-  for (const l of live) {
-    killGroup(l.pid);
-    try { rmSync(l.dir, { recursive: true, force: true }); } catch { /* best effort */ }
-  }
-  live.clear();
-}
-
-function onSignal(signal: NodeJS.Signals): void {
-  reapAll();
-  process.removeListener(signal, onSignal);
-  // If nobody else handles the signal, restore the default behaviour (terminate), which
-  // the shell reports as 128 + signo (130 SIGINT, 143 SIGTERM).
-  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-}
-
-function installHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  // 'exit' also runs when Node dies of an uncaught exception or unhandled rejection
-  // (no 'uncaughtException' listener here: that would stop Node from crashing).
-  process.on('exit', reapAll);
-  // Signals reach the main thread only; a worker's QEMUs are reaped by 'exit'.
-  if (!isMainThread) return;
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-}
+type Live = LiveChild;
+const live = childRegistry();
 
 /** Number of QEMU processes this Node process started and has not yet reaped. */
 export function liveQemuCount(): number { return live.size; }
@@ -163,7 +130,7 @@ export class QemuProcess {
         '-S',
         ...opts.args(dir),
       ];
-      installHooks();
+      installReaper();
       // With util-linux's setpriv, QEMU also gets SIGKILL if Node itself is SIGKILLed
       // (PR_SET_PDEATHSIG survives the exec); no hook can run in that case.
       const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', resolved, ...args]] : [resolved, args];

@@ -7,44 +7,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isMainThread } from 'node:worker_threads';
 import { UsageError } from '../../cli/errors.ts';
 import { resolveBinary } from '../qemu/process.ts';
+import { type LiveChild, childRegistry, installReaper, killGroup } from '../children.ts';
 
 const STDERR_LIMIT = 16 * 1024;
 const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
-interface Live { pid: number; dir: string }
-const live = new Set<Live>();
-let hooksInstalled = false;
-
-function killGroup(pid: number, signal: NodeJS.Signals = 'SIGKILL'): void {
-  try { process.kill(-pid, signal); } catch { /* already gone */ }
-}
-
-function reapAll(): void {
-  for (const l of live) {
-    killGroup(l.pid);
-    try { rmSync(l.dir, { recursive: true, force: true }); } catch { /* best effort */ }
-  }
-  live.clear();
-}
-
-function onSignal(signal: NodeJS.Signals): void {
-  reapAll();
-  process.removeListener(signal, onSignal);
-  // Nobody else handles it: re-raise for the default exit status (130 / 143).
-  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-}
-
-function installHooks(): void {
-  if (hooksInstalled) return;
-  hooksInstalled = true;
-  process.on('exit', reapAll);
-  if (!isMainThread) return;
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-}
+type Live = LiveChild;
+const live = childRegistry();
 
 /** Back-end processes this Node process started and has not reaped yet. */
 export function liveBackendCount(): number { return live.size; }
@@ -100,7 +71,7 @@ export class BackendProcess {
       const socket = join(dir, 'vhost-user.sock');
       spec.prepare?.(dir);
       const args = spec.args(dir, socket);
-      installHooks();
+      installReaper();
       const [file, argv] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'KILL', '--', resolved, ...args]] : [resolved, args];
       const child = spawn(file, argv, { detached: true, cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
       const failed = await new Promise<Error | undefined>((resolve) => {
