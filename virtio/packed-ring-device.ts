@@ -11,7 +11,7 @@ import {
   decodeEventSuppress, distance, encodeEventSuppress, encodePos, decodePos, eventTriggered, isAvail, usedFlags,
   EVENT_SUPPRESS_SIZE, type EventSuppress, type RingPos,
 } from './packed-ring.ts';
-import { RingError, type Chain, type ChainBuffer, type RingLayout, type RingMemory } from './split-ring-device.ts';
+import { RingError, gatherReadable, scatterWritable, type Chain, type ChainBuffer, type RingLayout, type RingMemory } from './split-ring-device.ts';
 
 export { RingError, type Chain, type ChainBuffer, type RingLayout, type RingMemory };
 
@@ -230,15 +230,7 @@ export class PackedRingDevice {
 
   /** Gather up to `max` bytes of the buffer's device-readable elements. */
   async readAll(chain: Pick<PackedChain, 'readable' | 'readableLen'>, max = chain.readableLen): Promise<Uint8Array> {
-    const out = new Uint8Array(Math.min(max, chain.readableLen));
-    let off = 0;
-    for (const b of chain.readable) {
-      if (off >= out.length) break;
-      const n = Math.min(b.len, out.length - off);
-      out.set(await this.mem.read(b.addr, n), off);
-      off += n;
-    }
-    return out;
+    return gatherReadable(this.mem, chain, max);
   }
 
   /** Scatter `data` into the device-writable elements starting at byte `offset` of them. */
@@ -248,19 +240,7 @@ export class PackedRingDevice {
       const r = chain.readable[0];
       await this.mem.write(r.addr, data.subarray(0, Math.min(r.len, data.length)));
     }
-    let pos = 0;
-    let src = 0;
-    for (const b of chain.writable) {
-      const end = pos + b.len;
-      if (end > offset + src && src < data.length) {
-        const inBuf = offset + src - pos;
-        const n = Math.min(b.len - inBuf, data.length - src);
-        await this.mem.write(b.addr + inBuf, data.subarray(src, src + n));
-        src += n;
-      }
-      pos = end;
-      if (src >= data.length) break;
-    }
+    return scatterWritable(this.mem, chain, offset, data);
   }
 
   /**

@@ -174,33 +174,12 @@ export class SplitRingDevice {
 
   /** Gather up to `max` bytes of the chain's device-readable buffers. */
   async readAll(chain: Chain, max = chain.readableLen): Promise<Uint8Array> {
-    const out = new Uint8Array(Math.min(max, chain.readableLen));
-    let off = 0;
-    for (const b of chain.readable) {
-      if (off >= out.length) break;
-      const n = Math.min(b.len, out.length - off);
-      out.set(await this.mem.read(b.addr, n), off);
-      off += n;
-    }
-    return out;
+    return gatherReadable(this.mem, chain, max);
   }
 
   /** Scatter `data` into the device-writable buffers starting at byte `offset` of them. */
   async writeAt(chain: Chain, offset: number, data: Uint8Array): Promise<void> {
-    if (offset + data.length > chain.writableLen) throw new RingError(`write of ${data.length} bytes at ${offset} exceeds the writable ${chain.writableLen}`);
-    let pos = 0; // start of the current buffer within the writable space
-    let src = 0;
-    for (const b of chain.writable) {
-      const end = pos + b.len;
-      if (end > offset + src && src < data.length) {
-        const inBuf = offset + src - pos;
-        const n = Math.min(b.len - inBuf, data.length - src);
-        await this.mem.write(b.addr + inBuf, data.subarray(src, src + n));
-        src += n;
-      }
-      pos = end;
-      if (src >= data.length) break;
-    }
+    return scatterWritable(this.mem, chain, offset, data);
   }
 
   /** Put (head, len) in the used ring and publish the new used idx (len first, 2.7.8). */
@@ -249,5 +228,38 @@ export class SplitRingDevice {
       // Ask to be notified as soon as the driver makes the next buffer available.
       await this.mem.write(this.layout.device + USED.availEvent(this.size), le16(this.lastAvailIdx));
     }
+  }
+}
+
+// Gather and scatter over a chain's buffers, the same for split and packed rings.
+
+/** The first `max` bytes of the device-readable buffers, concatenated. */
+export async function gatherReadable(mem: RingMemory, chain: Pick<Chain, 'readable' | 'readableLen'>, max = chain.readableLen): Promise<Uint8Array> {
+  const out = new Uint8Array(Math.min(max, chain.readableLen));
+  let off = 0;
+  for (const b of chain.readable) {
+    if (off >= out.length) break;
+    const n = Math.min(b.len, out.length - off);
+    out.set(await mem.read(b.addr, n), off);
+    off += n;
+  }
+  return out;
+}
+
+/** Scatter `data` into the device-writable buffers starting at byte `offset` of them. */
+export async function scatterWritable(mem: RingMemory, chain: Pick<Chain, 'writable' | 'writableLen'>, offset: number, data: Uint8Array): Promise<void> {
+  if (offset + data.length > chain.writableLen) throw new RingError(`write of ${data.length} bytes at ${offset} exceeds the writable ${chain.writableLen}`);
+  let pos = 0; // start of the current buffer within the writable space
+  let src = 0;
+  for (const b of chain.writable) {
+    const end = pos + b.len;
+    if (end > offset + src && src < data.length) {
+      const inBuf = offset + src - pos;
+      const n = Math.min(b.len - inBuf, data.length - src);
+      await mem.write(b.addr + inBuf, data.subarray(src, src + n));
+      src += n;
+    }
+    pos = end;
+    if (src >= data.length) break;
   }
 }

@@ -2,12 +2,11 @@
 // MMIO through readb/w/l/q and writeb/w/l/q, interrupt lines from `irq_intercept_in`.
 import type { Bus, PciAddress, Width } from '../types.ts';
 import { hex, hexValue, type QtestClient } from './qtest.ts';
+import { BarWindow } from '../bar-window.ts';
 
 const PCI_CONFIG_ADDRESS = 0xcf8;
 const PCI_CONFIG_DATA = 0xcfc;
 /** Where allocMmio hands out BAR addresses (as libqos does): inside q35's PCI hole. */
-export const MMIO_ALLOC_BASE = 0xe0000000;
-const MMIO_ALLOC_LIMIT = 0xfe000000;
 
 const READ = { 1: 'readb', 2: 'readw', 4: 'readl' } as const;
 const WRITE = { 1: 'writeb', 2: 'writew', 4: 'writel' } as const;
@@ -25,7 +24,7 @@ export interface QtestBusOptions {
 }
 
 export class QtestBus implements Bus {
-  private nextMmio = MMIO_ALLOC_BASE;
+  private readonly bars = new BarWindow();
 
   constructor(private readonly qt: QtestClient, private readonly opts: QtestBusOptions) {}
 
@@ -64,17 +63,9 @@ export class QtestBus implements Bus {
   }
 
   /** Forget every BAR address handed out (after a machine reset unassigned them). */
-  resetAllocator(): void { this.nextMmio = MMIO_ALLOC_BASE; }
+  resetAllocator(): void { this.bars.reset(); }
 
-  allocMmio(size: number): number {
-    if (!Number.isInteger(size) || size <= 0 || (size & (size - 1)) !== 0) {
-      throw new RangeError(`allocMmio: BAR size must be a power of two, got ${size}`);
-    }
-    const base = Math.ceil(this.nextMmio / size) * size;
-    if (base + size > MMIO_ALLOC_LIMIT) throw new RangeError(`allocMmio: window exhausted (size ${size})`);
-    this.nextMmio = base + size;
-    return base;
-  }
+  allocMmio(size: number): number { return this.bars.alloc(size); }
 
   async irqLevel(line: number): Promise<boolean> {
     // A round trip first, so that every IRQ line QEMU sent before now has been read.

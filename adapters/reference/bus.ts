@@ -6,10 +6,9 @@ import type { Bus, PciAddress, Width } from '../types.ts';
 import type { MmioWindow } from '../../emulator/mmio.ts';
 import type { PciFunction } from '../../emulator/pci.ts';
 import type { GuestRam } from '../../emulator/ram.ts';
+import { BarWindow } from '../bar-window.ts';
 
 /** Where allocMmio hands out BAR addresses: inside the PCI hole, as the QEMU adapter does. */
-export const MMIO_ALLOC_BASE = 0xe0000000;
-const MMIO_ALLOC_LIMIT = 0xfe000000;
 
 export interface ReferenceBusParts {
   ram: GuestRam;
@@ -20,7 +19,7 @@ export interface ReferenceBusParts {
 const ONES = { 1: 0xff, 2: 0xffff, 4: 0xffffffff } as const;
 
 export class ReferenceBus implements Bus {
-  private nextMmio = MMIO_ALLOC_BASE;
+  private readonly bars = new BarWindow();
 
   constructor(private readonly p: ReferenceBusParts) {}
 
@@ -73,15 +72,7 @@ export class ReferenceBus implements Bus {
     await this.write(addr + 4, 4, Number((value >> 32n) & 0xffffffffn));
   }
 
-  allocMmio(size: number): number {
-    if (!Number.isInteger(size) || size <= 0 || (size & (size - 1)) !== 0) {
-      throw new RangeError(`allocMmio: BAR size must be a power of two, got ${size}`);
-    }
-    const base = Math.ceil(this.nextMmio / size) * size;
-    if (base + size > MMIO_ALLOC_LIMIT) throw new RangeError(`allocMmio: window exhausted (size ${size})`);
-    this.nextMmio = base + size;
-    return base;
-  }
+  allocMmio(size: number): number { return this.bars.alloc(size); }
 
   async irqLevel(line: number): Promise<boolean> {
     const { pci, mmio } = this.p;
