@@ -1,16 +1,7 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { close, EFD_SEMAPHORE, eventfd, eventfdRead, eventfdWrite, isNativeError, memfdCreate, nativeAvailable, socketpair } from './index.ts';
-import { leakedFds, openFds } from './testing.ts';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return isNativeError(e) ? e.code : `not a NativeError: ${String(e)}`;
-  }
-  return 'no error';
-}
+import { close, EFD_SEMAPHORE, eventfd, eventfdRead, eventfdWrite, memfdCreate, nativeAvailable, socketpair } from './index.ts';
+import { codeOf, leakedFds, openFds } from './testing.ts';
 
 describe.skipIf(!nativeAvailable())('native eventfd', () => {
   let fdsBefore: Map<number, string>;

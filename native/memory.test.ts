@@ -1,17 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { fstatSync, ftruncateSync, readFileSync, readlinkSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { addonPath, close, eventfd, isNativeError, memfdCreate, mmap, munmap, nativeAvailable, socketpair } from './index.ts';
-import { leakedFds, openFds, timeoutScale } from './testing.ts';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return isNativeError(e) ? e.code : `not a NativeError: ${String(e)}`;
-  }
-  return 'no error';
-}
+import { addonPath, close, eventfd, memfdCreate, mmap, munmap, nativeAvailable, socketpair } from './index.ts';
+import { codeOf, leakedFds, openFds, timeoutScale } from './testing.ts';
 
 /** Lines of /proc/self/maps that map memfd `name`. */
 const mapsOf = (name: string) => readFileSync('/proc/self/maps', 'utf8').split('\n').filter((l) => l.includes(`/memfd:${name} `));

@@ -4,23 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  accept, close, connect, eventfd, eventfdRead, eventfdWrite, isNativeError, listen, memfdCreate, mmap, munmap,
+  accept, close, connect, eventfd, eventfdRead, eventfdWrite, listen, memfdCreate, mmap, munmap,
   nativeAvailable, nativeLoadError, recvmsg, sendmsg, socketpair, MAX_FDS, type NativeError,
 } from './index.ts';
-import { leakedFds, openFds, timeoutScale, until } from './testing.ts';
+import { codeOf, leakedFds, openFds, timeoutScale, until } from './testing.ts';
 
 const bytes = (...b: number[]) => new Uint8Array(b);
 const text = (s: string) => new TextEncoder().encode(s);
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (isNativeError(e)) return e.code;
-    return `not a NativeError: ${String(e)}`;
-  }
-  return 'no error';
-}
 
 // The suites below skip without the addon; this keeps a failed build from passing as
 // "all skipped" on Linux, where `npm ci` must have built it.

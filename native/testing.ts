@@ -1,6 +1,7 @@
 // Test helpers for code that holds raw fds (this addon, the vhost-user adapter):
 // fd-leak checks through /proc/self/fd and bounded waits.
 import { readdirSync, readlinkSync } from 'node:fs';
+import { isNativeError } from './index.ts';
 
 /** The process's open fds with what they point at (e.g. "socket:[123]", "anon_inode:[eventfd]"). */
 export function openFds(): Map<number, string> {
@@ -30,4 +31,14 @@ export async function until(check: () => boolean, ms: number, what: string): Pro
     if (performance.now() > deadline) throw new Error(`timed out after ${ms * timeoutScale} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 1));
   }
+}
+
+/** The errno name a native call throws ('EBADF', …), or what it did instead. */
+export function codeOf(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    return isNativeError(e) ? e.code : `not a NativeError: ${String(e)}`;
+  }
+  return 'no error';
 }

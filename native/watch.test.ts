@@ -2,19 +2,10 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
-  addonPath, close, eventfd, eventfdRead, eventfdWrite, isNativeError, nativeAvailable, recvmsg, sendmsg, socketpair, watch,
+  addonPath, close, eventfd, eventfdRead, eventfdWrite, nativeAvailable, recvmsg, sendmsg, socketpair, watch,
   type NativeError,
 } from './index.ts';
-import { leakedFds, openFds, timeoutScale, until } from './testing.ts';
-
-function codeOf(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    return isNativeError(e) ? e.code : `not a NativeError: ${String(e)}`;
-  }
-  return 'no error';
-}
+import { codeOf, leakedFds, openFds, timeoutScale, until } from './testing.ts';
 
 /** Lets the event loop turn a few times (enough for a ready fd's poll callback). */
 const settle = (ms = 30) => new Promise((r) => setTimeout(r, ms * timeoutScale));
