@@ -28,8 +28,8 @@ export function scenario(name: string, verdict: Verdict, clauses: string[], extr
 export function combos(scenarios: ScenarioResult[]): CombinationResult[] {
   const out = new Map<string, CombinationResult>();
   for (const s of scenarios) {
-    const k = `${s.device}/${s.transport}`;
-    const c = out.get(k) ?? { device: s.device, transport: s.transport, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z', scenarios: [] };
+    const k = `${s.device}/${s.transport}/${s.ring ?? ''}`;
+    const c = out.get(k) ?? { device: s.device, transport: s.transport, ...(s.ring ? { ring: s.ring } : {}), startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z', scenarios: [] };
     c.scenarios.push(s);
     out.set(k, c);
   }

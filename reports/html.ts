@@ -45,17 +45,23 @@ function areaOrder(cs: ResultsClause[]): string[] {
   return [...info.keys()].sort((a, b) => bad(a) - bad(b) || compareSections(info.get(a)!.sec, info.get(b)!.sec) || a.localeCompare(b));
 }
 
+/** device/transport, and /ring where the run names one: a column and a run label. */
+function comboKey(x: { device: string; transport: string; ring?: string }): string {
+  return `${x.device}/${x.transport}${x.ring ? `/${x.ring}` : ''}`;
+}
+
 export function reportHtml(r: Results, spec?: SpecText): string {
   const clauses = new Map(r.clauses.map((c) => [c.id, c]));
   const sIndex = new Map(r.scenarios.map((s, i) => [s.id, i]));
-  const combos = r.target.combinations.map((c) => `${c.device}/${c.transport}`);
+  // One column per device/transport/ring run (a --ring all run has each device/transport twice).
+  const combos = [...new Set(r.target.combinations.map(comboKey))];
   const text = (id: string): string => {
     const t = spec?.texts.get(id);
     return t ? `<blockquote class="spec" title="quoted from VIRTIO ${esc(spec!.version)}">${esc(t)}</blockquote>` : '';
   };
 
   const metaRows: [string, string][] = [
-    ['Target', r.target.combinations.map((c) => c.description ?? `${c.device}/${c.transport}: no target started`).join('\n')],
+    ['Target', r.target.combinations.map((c) => `${comboKey(c)}: ${c.description ?? 'no target started'}`).join('\n')],
     ['Adapter / device / transport', `${r.target.adapter} / ${r.target.device} / ${r.target.transport}`],
     ['Defect', r.target.defect ?? 'none'],
     ['Spec version', r.spec.version + (spec ? ` (clause text from ${spec.version})` : '')],
@@ -97,7 +103,7 @@ export function reportHtml(r: Results, spec?: SpecText): string {
   const problemCards = [...groups.values()].map((ss) => {
     const s = ss[0];
     const v = s.violation;
-    const runs = ss.map((x) => `<a class="combo" href="#s${sIndex.get(x.id)}">${esc(x.device)}/${esc(x.transport)}</a>`).join(' ');
+    const runs = ss.map((x) => `<a class="combo" href="#s${sIndex.get(x.id)}">${esc(comboKey(x))}</a>`).join(' ');
     return `<article class="problem" data-verdict="${s.verdict}">
       <h3>${badge(s.verdict)} ${esc(s.name)} <span class="runs">${runs}</span></h3>
       <p class="where">${esc(s.uri)}:${s.line}${s.step ? ` — at step “${esc(s.step)}”` : ''}</p>
@@ -120,7 +126,7 @@ export function reportHtml(r: Results, spec?: SpecText): string {
       const cells = combos.map((combo) => {
         const chips = c.scenarios
           .map((id) => r.scenarios[sIndex.get(id)!])
-          .filter((s) => s && `${s.device}/${s.transport}` === combo)
+          .filter((s) => s && comboKey(s) === combo)
           .map((s) => `<a class="chip v-${s.verdict}" href="#s${sIndex.get(s.id)}" data-verdict="${s.verdict}" title="${esc(`${s.verdict}: ${s.name}`)}">${esc(s.verdict === 'NOT_APPLICABLE' ? 'N/A' : s.verdict)} · ${esc(s.name)}</a>`)
           .join('');
         return `<td class="cell">${chips || '<span class="none">—</span>'}</td>`;

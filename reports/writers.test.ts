@@ -83,6 +83,19 @@ describe('report.html', () => {
     expect(html).not.toContain('status 0x0f <&>');
     expect(html).toMatch(/Expected<\/dt><dd>status 0<\/dd>/);
   });
+  it('gives each ring of a --ring all run its own matrix column and run label', () => {
+    const ss = [scenario('split reset', 'PASS', [A]), scenario('packed reset', 'FAIL', [A], { ring: 'packed', message: 'A: broken on packed' })];
+    const html = reportHtml(buildResults({
+      suite: { name: 'virtio-cts', version: '0.1.0' }, spec: { version: 'v1.4-cs01' },
+      target: { adapter: 'reference', device: 'entropy', transport: 'pci', ring: 'all' },
+      timeoutScale: 1, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z',
+    }, combos(ss), (id) => META[id]).results);
+    expect(html.match(/<th>entropy\/pci(\/packed)?<\/th>/g)).toEqual(['<th>entropy/pci</th>', '<th>entropy/pci/packed</th>']);
+    // Each scenario's chip sits in its own ring's column only: one chip per scenario.
+    expect(html.match(/class="chip[^>]*title="FAIL: packed reset"/g)).toHaveLength(1);
+    expect(html.match(/class="chip[^>]*title="PASS: split reset"/g)).toHaveLength(1);
+    expect(html).toMatch(/class="combo"[^>]*>entropy\/pci\/packed</);
+  });
   it('quotes clause text and the notice only when spec text is given', () => {
     const r = fabricate();
     expect(reportHtml(r)).not.toContain('id="notice"');
