@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadIndex } from '../../spec-refs/load.ts';
 import { buildRegistry } from '../../spec-refs/registry.ts';
 import { fakeSpec } from '../../spec-refs/synthetic.fixture.ts';
-import { checkTags, coverage, scanFeatures } from './coverage.ts';
+import { checkTags, coverage, isPermission, parseSections, scanFeatures } from './coverage.ts';
 
 const root = join(import.meta.dirname, '../..');
 const tmp = mkdtempSync(join(tmpdir(), 'cts-coverage-'));
@@ -41,14 +41,36 @@ describe('scanFeatures + coverage', () => {
     expect(scan).toMatchObject({ files: 3, scenarios: 3 });
     expect([...scan.covered.keys()].sort()).toEqual([c1, c3, c4].sort());
     const r = coverage(ix, scan, { uncovered: true });
-    expect(r.totals).toEqual({ clauses: 4, covered: 3 });
+    // c4 only grants a permission (MAY): counted as a clause, not as an obligation.
+    expect(r.totals).toEqual({ clauses: 4, covered: 3, obligations: 3, obligationsCovered: 2 });
     expect(r.areas).toEqual([
-      { role: 'dev', area: 'core', clauses: 2, covered: 1 },
-      { role: 'dev', area: 'net', clauses: 1, covered: 1 },
-      { role: 'drv', area: 'core', clauses: 1, covered: 1 },
+      { role: 'dev', area: 'core', clauses: 2, covered: 1, obligations: 2, obligationsCovered: 1 },
+      { role: 'dev', area: 'net', clauses: 1, covered: 1, obligations: 0, obligationsCovered: 0 },
+      { role: 'drv', area: 'core', clauses: 1, covered: 1, obligations: 1, obligationsCovered: 1 },
     ]);
     expect(r.uncovered!.map((u) => u.id)).toEqual([c2]);
-    expect(coverage(ix, scan, { roles: ['drv'] }).totals).toEqual({ clauses: 1, covered: 1 });
+    expect(coverage(ix, scan, { roles: ['drv'] }).totals).toEqual({ clauses: 1, covered: 1, obligations: 1, obligationsCovered: 1 });
+  });
+
+  it('a MAY-only clause is a permission; one with MAY and MUST is an obligation', () => {
+    expect(isPermission({ keywords: ['MAY'] })).toBe(true);
+    expect(isPermission({ keywords: ['MAY', 'OPTIONAL'] })).toBe(true);
+    expect(isPermission({ keywords: ['MAY', 'MUST NOT'] })).toBe(false);
+    expect(isPermission({ keywords: [] })).toBe(false);
+  });
+
+  it('--section keeps the clauses of those sections and their subsections, one row per section', async () => {
+    const real = loadIndex('v1.4-cs01');
+    const scan = await scanFeatures(features('sections', { 'n.feature': 'Feature: none\n' }));
+    const r = coverage(real, scan, { roles: ['dev'], sections: ['2.8', '5.3'] });
+    const in28 = real.clauses.filter((c) => c.role === 'dev' && (c.section === '2.8' || c.section.startsWith('2.8.')));
+    expect(in28.length).toBeGreaterThan(0);
+    expect(r.areas.map((a) => a.area)).toEqual(['§2.8', '§5.3']);
+    expect(r.areas[0].clauses).toBe(in28.length);
+    // 2.8 must not swallow 2.80-style siblings: a prefix matches whole numbers only.
+    expect(coverage(real, scan, { roles: ['dev'], sections: ['2'] }).areas[0].clauses).toBe(real.clauses.filter((c) => c.role === 'dev' && c.section.startsWith('2.')).length);
+    expect(parseSections('2.8, 5.1,A')).toEqual(['2.8', '5.1', 'A']);
+    for (const bad of ['', 'two', '2..8', '5.1,x']) expect(() => parseSections(bad)).toThrow(/--section: .* is not a section number/);
   });
 
   it('names the file and line of a tag the registry does not know', async () => {
@@ -67,7 +89,7 @@ describe('virtio-cts coverage (spawned)', () => {
     const r = cts('coverage', '--features', dir, '--role', 'drv', '--uncovered', '--json');
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out.areas.find((a: { area: string }) => a.area === 'entropy')).toEqual({ role: 'drv', area: 'entropy', clauses: real.length, covered: 1 });
+    expect(out.areas.find((a: { area: string }) => a.area === 'entropy')).toMatchObject({ role: 'drv', area: 'entropy', clauses: real.length, covered: 1 });
     expect(out.totals.covered).toBe(1);
     expect(out.uncovered.map((u: { id: string }) => u.id)).not.toContain(real[0].id);
   });

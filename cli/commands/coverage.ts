@@ -7,7 +7,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.ts';
 import { loadIndex, parseRoles, resolveClause, suggestClause } from '../../spec-refs/load.ts';
-import type { ClauseIndex, Role } from '../../spec-refs/types.ts';
+import type { ClauseIndex, IndexedClause as Clause, Keyword, Role } from '../../spec-refs/types.ts';
 
 export const DEFAULT_FEATURES = resolve(dirname(fileURLToPath(import.meta.url)), '../../features');
 const CLAUSE_TAG = '@clause:';
@@ -79,34 +79,79 @@ export function checkTags(scan: TagScan): void {
   }
 }
 
+/**
+ * A clause whose only keywords are MAY / OPTIONAL grants a permission: no behaviour of a
+ * device or driver can violate it, so no scenario can FAIL it. Coverage counts them apart.
+ */
+const PERMISSIONS: readonly Keyword[] = ['MAY', 'OPTIONAL'];
+export function isPermission(c: Pick<Clause, 'keywords'>): boolean {
+  return c.keywords.length > 0 && c.keywords.every((k) => PERMISSIONS.includes(k));
+}
+
+export interface CoverageCounts {
+  clauses: number;
+  covered: number;
+  /** The clauses with a MUST / SHOULD / SHALL / REQUIRED / RECOMMENDED kind of keyword. */
+  obligations: number;
+  obligationsCovered: number;
+}
+
 export interface CoverageReport {
   spec: ClauseIndex['spec'];
   features: number;
   scenarios: number;
-  totals: { clauses: number; covered: number };
-  areas: { role: Role; area: string; clauses: number; covered: number }[];
+  /** --section: the section numbers the report is limited to (rows per section, not area). */
+  sections?: string[];
+  totals: CoverageCounts;
+  areas: ({ role: Role; area: string } & CoverageCounts)[];
   /** Tagged IDs that exist in the registry but not in this version (withdrawn or newer). */
   notInVersion: string[];
   uncovered?: { id: string; section: string; ordinal: number; keywords: string[] }[];
 }
 
-export function coverage(index: ClauseIndex, scan: TagScan, o: { roles?: Role[]; uncovered?: boolean } = {}): CoverageReport {
-  const clauses = index.clauses.filter((c) => !o.roles || o.roles.includes(c.role));
+/** The --section value: comma-separated section numbers (2.8, 5.1, A); bad input is a UsageError. */
+export function parseSections(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const list = v.split(',').map((x) => x.trim()).filter(Boolean);
+  const bad = list.find((x) => !/^(\d+|[A-Z])(\.\d+)*$/.test(x));
+  if (!list.length || bad !== undefined) throw new UsageError(`--section: '${bad ?? v}' is not a section number (e.g. 2.8 or 5.1,5.3)`);
+  return list;
+}
+
+const inSection = (section: string, prefix: string): boolean => section === prefix || section.startsWith(`${prefix}.`);
+
+function count(r: CoverageCounts, c: Clause, covered: boolean): void {
+  r.clauses++;
+  if (covered) r.covered++;
+  if (isPermission(c)) return;
+  r.obligations++;
+  if (covered) r.obligationsCovered++;
+}
+
+export function coverage(index: ClauseIndex, scan: TagScan, o: { roles?: Role[]; uncovered?: boolean; sections?: string[] } = {}): CoverageReport {
+  const sectionOf = (c: Clause): string | undefined => o.sections?.find((p) => inSection(c.section, p));
+  const clauses = index.clauses.filter((c) => (!o.roles || o.roles.includes(c.role)) && (!o.sections || sectionOf(c) !== undefined));
   const rows = new Map<string, CoverageReport['areas'][number]>();
+  const zero = (): CoverageCounts => ({ clauses: 0, covered: 0, obligations: 0, obligationsCovered: 0 });
   for (const c of clauses) {
-    const k = `${c.role} ${c.area}`;
-    const r = rows.get(k) ?? rows.set(k, { role: c.role, area: c.area, clauses: 0, covered: 0 }).get(k)!;
-    r.clauses++;
-    if (scan.covered.has(c.id)) r.covered++;
+    // With --section a row is a section prefix (its clauses may span areas), else an area.
+    const area = o.sections ? `§${sectionOf(c)}` : c.area;
+    const k = `${c.role} ${area}`;
+    const r = rows.get(k) ?? rows.set(k, { role: c.role, area, ...zero() }).get(k)!;
+    count(r, c, scan.covered.has(c.id));
   }
+  const totals = zero();
+  for (const c of clauses) count(totals, c, scan.covered.has(c.id));
   const roleOrder = ['dev', 'drv', 'leg', 'inf'];
-  const areas = [...rows.values()].sort((a, b) => roleOrder.indexOf(a.role) - roleOrder.indexOf(b.role) || (a.area < b.area ? -1 : a.area > b.area ? 1 : 0));
+  const rank = (a: string) => (o.sections ? o.sections.indexOf(a.slice(1)) : 0);
+  const areas = [...rows.values()].sort((a, b) => roleOrder.indexOf(a.role) - roleOrder.indexOf(b.role) || rank(a.area) - rank(b.area) || (a.area < b.area ? -1 : a.area > b.area ? 1 : 0));
   const inVersion = new Set(index.clauses.map((c) => c.id));
   return {
     spec: index.spec,
     features: scan.files,
     scenarios: scan.scenarios,
-    totals: { clauses: clauses.length, covered: clauses.filter((c) => scan.covered.has(c.id)).length },
+    ...(o.sections ? { sections: o.sections } : {}),
+    totals,
     areas,
     notInVersion: [...scan.covered.keys()].filter((id) => !inVersion.has(id)).sort(),
     ...(o.uncovered ? {
@@ -117,12 +162,14 @@ export function coverage(index: ClauseIndex, scan: TagScan, o: { roles?: Role[];
 
 function printReport(r: CoverageReport): void {
   const pct = (a: number, b: number) => (b ? `${((100 * a) / b).toFixed(1)}%` : '-');
-  const out = [`Clause coverage, VIRTIO ${r.spec.version}: ${r.scenarios} scenarios in ${r.features} feature files`, ''];
-  out.push(`${'role'.padEnd(5)} ${'area'.padEnd(10)} ${'clauses'.padStart(7)} ${'covered'.padStart(7)} ${'%'.padStart(7)}`);
-  for (const a of r.areas) {
-    out.push(`${a.role.padEnd(5)} ${a.area.padEnd(10)} ${String(a.clauses).padStart(7)} ${String(a.covered).padStart(7)} ${pct(a.covered, a.clauses).padStart(7)}`);
-  }
-  out.push(`${'total'.padEnd(16)} ${String(r.totals.clauses).padStart(7)} ${String(r.totals.covered).padStart(7)} ${pct(r.totals.covered, r.totals.clauses).padStart(7)}`);
+  const out = [`Clause coverage, VIRTIO ${r.spec.version}: ${r.scenarios} scenarios in ${r.features} feature files${r.sections ? `; sections ${r.sections.join(', ')}` : ''}`, ''];
+  const cols = (c: CoverageCounts) => [c.clauses, c.covered].map((n) => String(n).padStart(7)).join(' ') + ` ${pct(c.covered, c.clauses).padStart(7)}`
+    + ` ${String(c.obligations).padStart(11)} ${String(c.obligationsCovered).padStart(7)} ${pct(c.obligationsCovered, c.obligations).padStart(7)}`;
+  out.push(`${''.padEnd(16)} ${'all clauses'.padEnd(23)} ${'MUST/SHOULD clauses'}`);
+  out.push(`${'role'.padEnd(5)} ${(r.sections ? 'section' : 'area').padEnd(10)} ${'clauses'.padStart(7)} ${'covered'.padStart(7)} ${'%'.padStart(7)} ${'obligations'.padStart(11)} ${'covered'.padStart(7)} ${'%'.padStart(7)}`);
+  for (const a of r.areas) out.push(`${a.role.padEnd(5)} ${a.area.padEnd(10)} ${cols(a)}`);
+  out.push(`${'total'.padEnd(16)} ${cols(r.totals)}`);
+  out.push('', 'obligations: clauses with MUST, SHOULD, SHALL, REQUIRED or RECOMMENDED; the rest only grant a permission (MAY, OPTIONAL), which no scenario can fail.');
   if (r.notInVersion.length) out.push('', `tagged clauses not in ${r.spec.version}: ${r.notInVersion.join(', ')}`);
   if (r.uncovered) {
     out.push('', `uncovered (${r.uncovered.length}):`, ...r.uncovered.map((u) => `  ${u.id}  §${u.section} ¶${u.ordinal}  ${u.keywords.join(', ')}`));
@@ -136,15 +183,17 @@ export function register(program: Command): void {
     .option('--spec-version <version>', 'committed spec version (default: the newest)')
     .option('--features <dir>', 'folder of .feature files', DEFAULT_FEATURES)
     .option('--role <role>', 'only these roles: dev, drv, leg, inf (comma-separated)')
+    .option('--section <numbers>', 'only clauses in these sections and their subsections, one row each (comma-separated, e.g. 2.8,5.1,5.3)')
     .option('--uncovered', 'also list the clauses without a scenario')
-    .option('--json', 'print {spec, features, scenarios, totals, areas, notInVersion, uncovered?}')
+    .option('--json', 'print {spec, features, scenarios, sections?, totals, areas, notInVersion, uncovered?}')
     .addHelpText('after', '\nA @clause tag the registry does not know is an error (exit 2, naming file:line).')
-    .action(async (o: { specVersion?: string; features: string; role?: string; uncovered?: boolean; json?: boolean }) => {
+    .action(async (o: { specVersion?: string; features: string; role?: string; section?: string; uncovered?: boolean; json?: boolean }) => {
       const roles = parseRoles(o.role);
+      const sections = parseSections(o.section);
       const index = loadIndex(o.specVersion);
       const scan = await scanFeatures(resolve(o.features));
       checkTags(scan);
-      const r = coverage(index, scan, { roles, uncovered: o.uncovered });
+      const r = coverage(index, scan, { roles, uncovered: o.uncovered, sections });
       if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
       else printReport(r);
     });
