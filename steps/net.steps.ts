@@ -585,3 +585,6 @@ Then('all {int} frames arrive on receiveq1', function (this: CtsWorld, n: number
   if (total < n) inconclusive(`only ${total} of ${n} frames were received`);
   expect(this, per[0] === n, `${n} frames on receiveq1, none elsewhere`, per.map((c, i) => `receiveq${i + 1}: ${c}`).join(', '));
 });
+
+// For the other steps/net-*.steps.ts files: the same scenario state and helpers.
+export { N as netState, queues as netQueues, ctrl as netCtrl, wire as netWire, inject as netInject, WIRE_MS as NET_WIRE_MS, PEER as NET_PEER };

@@ -195,6 +195,25 @@ export class SplitRingDevice {
   }
 
   /**
+   * Put several used elements in the ring, then publish used idx once: a driver sees all
+   * of them or none (a packet over several buffers, 5.1.9.4.1).
+   */
+  async pushMulti(entries: Array<{ id: number; len: number }>): Promise<void> {
+    if (entries.length === 0) return;
+    let idx = this.usedIdx;
+    for (const u of entries) {
+      const e = new Uint8Array(USED.ELEM_SIZE);
+      const v = new DataView(e.buffer);
+      v.setUint32(0, u.id, true);
+      v.setUint32(4, u.len >>> 0, true);
+      await this.mem.write(this.layout.device + USED.ring + USED.ELEM_SIZE * (idx % this.size), e);
+      idx = (idx + 1) & 0xffff;
+    }
+    this.usedIdx = idx;
+    await this.mem.write(this.layout.device + USED.idx, le16(this.usedIdx));
+  }
+
+  /**
    * Should the device send a used-buffer notification after moving used idx from
    * `oldUsedIdx` to the current one (2.7.7.2)?
    */
