@@ -155,6 +155,7 @@ export const CLAUSE = {
 } as const;
 
 const BOTH: DefectDevice[] = ['entropy', 'blk'];
+  netMrgTogether: 'dev/net/device-operation/processing-of-incoming-packets#50ccf054',
 const BLK: DefectDevice[] = ['blk'];
 const SPLIT: DefectRing[] = ['split'];
 const PACKED: DefectRing[] = ['packed'];
@@ -382,6 +383,8 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'acknowledges VIRTIO_NET_CTRL_RX_PROMISC but keeps filtering by MAC' },
   { name: 'net-allmulti-ignored', clause: CLAUSE.netAllmulti, devices: NET,
     summary: 'acknowledges VIRTIO_NET_CTRL_RX_ALLMULTI but keeps dropping multicast frames not in the table' },
+  { name: 'net-mrg-buffers-used-apart', clause: CLAUSE.netMrgTogether, devices: NET,
+    summary: 'with VIRTIO_NET_F_MRG_RXBUF, makes the first buffer of a packet used (and notifies) 30 ms before the others' },
   { name: 'net-no-rx-filter', clause: CLAUSE.netMacFilter, devices: NET,
     summary: 'with promiscuous mode off, still passes frames for any destination MAC' },
   { name: 'net-mac-table-late', clause: CLAUSE.netMacTableSet, devices: NET,

@@ -261,6 +261,8 @@ Then('num_buffers counts the buffers the frame was spread over', async function 
   // The buffers the packet takes, whatever num_buffers says: used lens summing to the packet.
   let sum = 0, count = 0;
   for (const u of r.used) { if (sum >= total) break; sum += u.len; count++; }
+  // Buffers of the packet still unused when the driver looked: nothing to count them against (50ccf054's matter).
+  if (sum < total) inconclusive(`the used buffers hold ${sum} of the packet's ${total} bytes (num_buffers ${p.hdr.num_buffers}): the rest was not used yet`);
   expect(this, p.hdr.num_buffers === count && count > 1, `num_buffers ${count} (the packet of ${total} bytes over ${count} buffers)`,
     `num_buffers ${p.hdr.num_buffers}, used lens ${r.used.map((u) => u.len).join(', ')}`);
 });

@@ -276,6 +276,12 @@ const PROBES: Record<string, Probe> = {
     },
     good: [3, 1], bad: [3, 3],
   },
+  'net-mrg-buffers-used-apart': {
+    // What the driver sees used right after the frame arrived: [elements, num_buffers].
+    probe: async (c) => { const r = await receive(c, [F.MRG_RXBUF], Array(8).fill(256), 1500); return [r.lens.length, r.hdr.num_buffers]; },
+    control: async (c) => { const r = await receive(c, [F.MRG_RXBUF], Array(8).fill(256), 200); return [r.lens.length, r.hdr.num_buffers]; },
+    good: [6, 6], bad: [1, 6],
+  },
   'packed-multi-buffer-first-early': {
     ring: 'packed',
     probe: async (c) => {

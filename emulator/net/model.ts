@@ -14,7 +14,7 @@ import {
   decodeNetHdr, encodeNetHdr, frameL4, isBroadcast, isMulticast, sameMac, IPPROTO_TCP, IPPROTO_UDP,
 } from '../../virtio/net.ts';
 import { PackedRingDevice, type DeviceRing } from '../../virtio/packed-ring-device.ts';
-import { RingError, type Chain } from '../../virtio/split-ring-device.ts';
+import { RingError, SplitRingDevice, type Chain } from '../../virtio/split-ring-device.ts';
 import { DEVICE_NEEDS_RESET, DRIVER_OK } from '../../virtio/status.ts';
 import type { ChainContext, DeviceModel, VirtioDevice } from '../device.ts';
 import type { Defects } from '../defects.ts';
@@ -38,6 +38,8 @@ const SPLIT_AT = 1024;
 const PARTIAL_GAP = 12;
 /** Known virtio_net_hdr flag bits (5.1.6); anything else is ignored on transmit. */
 const KNOWN_TX_FLAGS = 0x7f;
+/** How long the apart defect holds back the rest of a packet's buffers. */
+const APART_MS = 30;
 
 export interface NetModelOptions { mac?: Uint8Array; maxPairs?: number; mtu?: number }
 
@@ -84,6 +86,8 @@ export class NetModel implements DeviceModel {
   /** Merged receive: chains taken from a queue before a frame had enough room. */
   private taken: Chain[][];
   private lock: Promise<unknown> = Promise.resolve();
+  /** Moves at every reset, so work deferred by a defect does not touch the next queues. */
+  private epoch = 0;
 
   constructor(o: NetModelOptions, private readonly defects: Defects) {
     this.maxPairs = o.maxPairs ?? DEFAULT_NET_PAIRS;
@@ -151,6 +155,7 @@ export class NetModel implements DeviceModel {
     this.announcing = false;
     this.backlog = Array.from({ length: this.maxPairs }, () => []);
     this.taken = Array.from({ length: this.maxPairs }, () => []);
+    this.epoch++;
   }
 
   // --- the wire ------------------------------------------------------------------------
@@ -306,10 +311,31 @@ export class NetModel implements DeviceModel {
       await ring.writeAt(chains[i]!, 0, bytes.subarray(off, off + u.len));
       off += u.len;
     }
-    // All buffers of one packet become used together (the packed ring writes the first last).
-    if (ring instanceof PackedRingDevice) await ring.pushMulti(used);
-    else for (const u of used) await ring.push(u.id, u.len);
+    // All buffers of one packet become used together (the packed ring writes the first last,
+    // the split ring publishes used idx once).
+    if (used.length > 1 && this.defects.on('net-mrg-buffers-used-apart')) {
+      await ring.push(used[0]!.id, used[0]!.len);
+      this.useLater(pair, ring, used.slice(1));
+      return true;
+    }
+    await pushAll(ring, used);
     return true;
+  }
+
+  /** The apart defect: the rest of a packet's buffers become used a moment after its first (and its notification). */
+  private useLater(pair: number, ring: DeviceRing, rest: Array<{ id: number; len: number }>): void {
+    const epoch = this.epoch;
+    setTimeout(() => {
+      const run = async (): Promise<void> => {
+        const dev = this.dev;
+        if (!dev || epoch !== this.epoch || dev.queues[2 * pair]?.ring !== ring) return;
+        const oldUsed = ring.usedIdx;
+        await pushAll(ring, rest);
+        if (await ring.shouldNotify(oldUsed)) dev.irq.queue(2 * pair);
+      };
+      const p = this.lock.then(run, run);
+      this.lock = p.catch(() => undefined);
+    }, APART_MS);
   }
 
   private rxHeader(frame: Uint8Array): { flags: number; gso_type: number; num_buffers: number } {
@@ -431,6 +457,12 @@ export class NetModel implements DeviceModel {
         return VIRTIO_NET_ERR;
     }
   }
+}
+
+/** Used elements of one packet, published together on either ring layout. */
+async function pushAll(ring: DeviceRing, used: Array<{ id: number; len: number }>): Promise<void> {
+  if (ring instanceof PackedRingDevice || ring instanceof SplitRingDevice) await ring.pushMulti(used);
+  else for (const u of used) await ring.push(u.id, u.len);
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
