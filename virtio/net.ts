@@ -203,3 +203,111 @@ export function vlanOf(frame: Uint8Array): number | undefined {
   if (frame.length < 18 || frame[12] !== 0x81 || frame[13] !== 0x00) return undefined;
   return ((frame[14]! & 0x0f) << 8) | frame[15]!;
 }
+
+// --- checksum and segmentation offloads (5.1.6.2, 5.1.6.4) -----------------------------
+
+/**
+ * Offload metadata a host backend hands the device with a frame (what a tap's vnet header
+ * carries): `csum` — the L4 checksum is partial (its field holds the pseudo-header sum),
+ * to be completed from `start` and stored at start + offset; `gso` — a TCP packet larger
+ * than the MSS `size`, of gso_type TCPV4 or TCPV6, `ecn` when it has CWR set.
+ */
+export interface WireOffload {
+  csum?: { start: number; offset: number };
+  gso?: { type: number; size: number; ecn?: boolean };
+}
+
+/** Big-endian 16-bit ones' complement sum of b[start, end) added to `sum`, folded (a trailing odd byte is padded). */
+export function onesSum(b: Uint8Array, start = 0, end = b.length, sum = 0): number {
+  for (let i = start; i < end; i += 2) sum += (b[i]! << 8) | (i + 1 < end ? b[i + 1]! : 0);
+  while (sum > 0xffff) sum = (sum % 0x10000) + Math.floor(sum / 0x10000);
+  return sum;
+}
+
+/** Where the IP and TCP/UDP headers of a frame are (no IPv4 options beyond IHL, no IPv6 extension headers). */
+export interface L4Info {
+  v6: boolean; proto: number;
+  /** Offsets from the frame start: IP header, transport header, payload. */
+  l3: number; l4: number; payload: number;
+  /** Transport header plus data, as the IP header says. */
+  l4Len: number;
+  /** Offset of the transport checksum within the transport header (TCP 16, UDP 6). */
+  csumOffset: number;
+}
+
+export function l4Of(f: Uint8Array): L4Info | undefined {
+  const t = frameL4(f);
+  if (!t || (t.proto !== IPPROTO_TCP && t.proto !== IPPROTO_UDP)) return undefined;
+  const v = new DataView(f.buffer, f.byteOffset, f.length);
+  const l3 = ETH_HLEN;
+  const l4 = t.v6 ? l3 + 40 : l3 + (f[l3]! & 0xf) * 4;
+  const l4Len = t.v6 ? v.getUint16(l3 + 4, false) : v.getUint16(l3 + 2, false) - (l4 - l3);
+  const tcp = t.proto === IPPROTO_TCP;
+  if (l4 + (tcp ? 20 : 8) > f.length || l4 + l4Len > f.length) return undefined;
+  const payload = l4 + (tcp ? (f[l4 + 12]! >> 4) * 4 : 8);
+  return { v6: t.v6, proto: t.proto, l3, l4, payload, l4Len, csumOffset: tcp ? 16 : 6 };
+}
+
+/** The TCP/UDP pseudo-header sum (folded, not complemented) for `l4Len` transport bytes. */
+export function pseudoHeaderSum(f: Uint8Array, i: L4Info, l4Len = i.l4Len): number {
+  const addrs = i.v6 ? onesSum(f, i.l3 + 8, i.l3 + 40) : onesSum(f, i.l3 + 12, i.l3 + 20);
+  return onesSum(new Uint8Array([0, 0, (l4Len >>> 24) & 0xff, (l4Len >>> 16) & 0xff, (l4Len >> 8) & 0xff, l4Len & 0xff, 0, i.proto]), 0, 8, addrs);
+}
+
+/** Is the TCP/UDP checksum of the frame right (pseudo header included)? */
+export function l4ChecksumOk(f: Uint8Array): boolean {
+  const i = l4Of(f);
+  return i !== undefined && onesSum(f, i.l4, i.l4 + i.l4Len, pseudoHeaderSum(f, i)) === 0xffff;
+}
+
+/** Is the IPv4 header checksum right? (IPv6 has none: true.) */
+export function ipv4HeaderOk(f: Uint8Array): boolean {
+  const i = l4Of(f);
+  return i === undefined || i.v6 || onesSum(f, i.l3, i.l4) === 0xffff;
+}
+
+/**
+ * Complete a partial checksum (5.1.6.2): the ones' complement of the sum from `start` to
+ * the end of the frame, the field's own content (the pseudo-header sum) included, stored
+ * at start + offset. False when the field lies outside the frame.
+ */
+export function completeChecksum(f: Uint8Array, start: number, offset: number): boolean {
+  const at = start + offset;
+  if (start >= f.length || at + 2 > f.length) return false;
+  const c = ~onesSum(f, start) & 0xffff;
+  f[at] = c >> 8; f[at + 1] = c & 0xff;
+  return true;
+}
+
+export const TCP_FLAG = { FIN: 0x01, PSH: 0x08, ACK: 0x10, CWR: 0x80 } as const;
+
+/**
+ * A TCP or UDP frame over IPv4/IPv6 (makeFrame's headers) with a 20-byte TCP header (seq
+ * `seq`, ACK|PSH, CWR on request) or an 8-byte UDP header and `payload` pattern bytes.
+ * The transport checksum is complete, or with `partial` the pseudo-header sum a host leaves
+ * for checksum offload.
+ */
+export function makeL4Frame(o: { dst: Uint8Array; src: Uint8Array; l4: 'tcp4' | 'udp4' | 'tcp6' | 'udp6'; payload: number; seed?: number; seq?: number; cwr?: boolean; partial?: boolean; badIpChecksum?: boolean }): Uint8Array {
+  const tcp = o.l4.startsWith('tcp');
+  const hdrs = ETH_HLEN + (o.l4.endsWith('6') ? 40 : 20) + (tcp ? 20 : 8);
+  const f = makeFrame({ dst: o.dst, src: o.src, len: hdrs + o.payload, seed: o.seed, l4: o.l4, badIpChecksum: o.badIpChecksum });
+  f.fill(0, hdrs - (tcp ? 20 : 8), hdrs);
+  const i = l4Of(f);
+  if (!i) throw new Error('makeL4Frame: no transport header');
+  const v = new DataView(f.buffer, f.byteOffset, f.length);
+  v.setUint16(i.l4, 0xc000 + ((o.seed ?? 0) & 0xff), false);
+  v.setUint16(i.l4 + 2, tcp ? 80 : 4789, false);
+  if (tcp) {
+    v.setUint32(i.l4 + 4, o.seq ?? 1000, false);
+    v.setUint32(i.l4 + 8, 1, false);
+    f[i.l4 + 12] = 0x50;
+    f[i.l4 + 13] = TCP_FLAG.ACK | TCP_FLAG.PSH | (o.cwr ? TCP_FLAG.CWR : 0);
+    v.setUint16(i.l4 + 14, 0xffff, false);
+  } else {
+    v.setUint16(i.l4 + 4, i.l4Len, false);
+  }
+  const pseudo = pseudoHeaderSum(f, i);
+  v.setUint16(i.l4 + i.csumOffset, pseudo, false);
+  if (!o.partial) completeChecksum(f, i.l4, i.csumOffset);
+  return f;
+}
