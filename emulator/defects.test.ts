@@ -501,6 +501,36 @@ const PROBES: Record<string, Probe> = {
     },
     good: [2], bad: [2, 1, 0],
   },
+  'packed-list-in-address-order': {
+    // Sector 0 written as 256 bytes of 1 then 256 of 2, read back over two data pieces whose
+    // second lies below the first in memory: what lands in the first piece?
+    probe: async (c) => {
+      const u = await upPacked(c);
+      const mem = u.t.mem;
+      // Header first and status last in memory too, so only the data pieces are out of address order.
+      const io = async (type: number, data: (a: number) => Promise<Array<{ addr: number; len: number; write: boolean }>>): Promise<void> => {
+        const hdr = await mem.alloc(16);
+        await mem.write(hdr, encodeReqHeader(type, 0n));
+        const bufs = await data(hdr);
+        await u.vq.add([{ addr: hdr, len: 16, write: false }, ...bufs, { addr: await mem.alloc(1), len: 1, write: true }]);
+        await u.vq.kick({ force: true });
+        await u.vq.waitUsed(200, { validate: false });
+      };
+      await io(VIRTIO_BLK_T.OUT, async () => {
+        const data = await mem.alloc(SECTOR_SIZE);
+        await mem.write(data, Uint8Array.from({ length: SECTOR_SIZE }, (_, k) => (k >> 8) + 1));
+        return [{ addr: data, len: SECTOR_SIZE, write: false }];
+      });
+      let hi = 0;
+      await io(VIRTIO_BLK_T.IN, async () => {
+        const lo = await mem.alloc(256);
+        hi = await mem.alloc(256);
+        return [{ addr: hi, len: 256, write: true }, { addr: lo, len: 256, write: true }];
+      });
+      return (await mem.read(hi, 1))[0];
+    },
+    good: 1, bad: 2,
+  },
   'packed-notifies-despite-disable': {
     probe: async (c) => {
       const u = await upPacked(c);

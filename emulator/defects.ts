@@ -43,6 +43,7 @@ export interface DefectInfo {
  */
 export const CLAUSE = {
   usedLen: 'dev/core/virtqueues/the-virtqueue-used-ring#d50e44f4',
+  usedLenBeforeIdx: 'dev/core/virtqueues/the-virtqueue-used-ring#b28b34f9',
   offerPrerequisite: 'dev/core/feature-bits#c168304e',
   offerUndefined: 'dev/core/feature-bits#6eabe65a',
   acceptSubset: 'dev/core/feature-bits#8e5e2226',
@@ -100,6 +101,8 @@ export const CLAUSE = {
   packedWriteReadable: 'dev/core/packed-virtqueues/the-virtqueue-descriptor-table#8d43643a',
   packedUsedFinal: 'dev/core/packed-virtqueues/the-virtqueue-descriptor-table#0e9524e7',
   packedCompletionOrder: 'dev/core/packed-virtqueues#91b72387',
+  packedProcessingOrder: 'dev/core/packed-virtqueues#312238fc',
+  packedListOrder: 'dev/core/packed-virtqueues/scatter-gather-support#70522821',
   inOrder: 'dev/reserved#7da24598',
   // Network device (5.1).
   netMaxPairs: 'dev/net/device-configuration-layout#73121dbc',
@@ -155,7 +158,6 @@ export const CLAUSE = {
 } as const;
 
 const BOTH: DefectDevice[] = ['entropy', 'blk'];
-  netMrgTogether: 'dev/net/device-operation/processing-of-incoming-packets#50ccf054',
 const BLK: DefectDevice[] = ['blk'];
 const SPLIT: DefectRing[] = ['split'];
 const PACKED: DefectRing[] = ['packed'];
@@ -262,6 +264,13 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'writes the reserved value 0x3 into the device event suppression flags' },
   { name: 'packed-event-desc-without-event-idx', clause: CLAUSE.usedFlags01, devices: BOTH, rings: PACKED,
     summary: 'without EVENT_IDX, writes RING_EVENT_FLAGS_DESC into the device event suppression flags' },
+  // Seen where the device's processing leaves a stream in its order (console port output).
+  // Not with IN_ORDER: there the order taken is the order used, the IN_ORDER clause's business.
+  { name: 'packed-starts-out-of-ring-order', clause: CLAUSE.packedProcessingOrder, devices: ['console'], rings: PACKED,
+    summary: 'of two lists available one after the other, processes the second before the first' },
+  // Only NEXT-linked lists (not indirect tables); the driver places a list's later buffers at lower addresses to see it.
+  { name: 'packed-list-in-address-order', clause: CLAUSE.packedListOrder, devices: BLK, rings: PACKED,
+    summary: 'uses the buffers of a NEXT-linked list in ascending address order instead of list order' },
   // --- PCI ---------------------------------------------------------------------------
   { name: 'wrong-vendor-id', clause: CLAUSE.pciVendor, devices: BOTH, transports: ['pci'],
     summary: 'PCI vendor ID 0x1AF5' },
@@ -383,8 +392,6 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'acknowledges VIRTIO_NET_CTRL_RX_PROMISC but keeps filtering by MAC' },
   { name: 'net-allmulti-ignored', clause: CLAUSE.netAllmulti, devices: NET,
     summary: 'acknowledges VIRTIO_NET_CTRL_RX_ALLMULTI but keeps dropping multicast frames not in the table' },
-  { name: 'net-mrg-buffers-used-apart', clause: CLAUSE.netMrgTogether, devices: NET,
-    summary: 'with VIRTIO_NET_F_MRG_RXBUF, makes the first buffer of a packet used (and notifies) 30 ms before the others' },
   { name: 'net-no-rx-filter', clause: CLAUSE.netMacFilter, devices: NET,
     summary: 'with promiscuous mode off, still passes frames for any destination MAC' },
   { name: 'net-mac-table-late', clause: CLAUSE.netMacTableSet, devices: NET,

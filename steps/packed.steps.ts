@@ -12,8 +12,9 @@ import {
   S, drv, expect, hex, initialize, packedVq, probeBuffers, requireUsed, settle, submit, usedWaitMs, type Submitted,
 } from './common.steps.ts';
 import { createReferenceTarget } from '../adapters/reference/index.ts';
-import type { DescBuffer } from '../driver/index.ts';
-import { encodeReqHeader, SECTOR_SIZE, VIRTIO_BLK_T } from '../virtio/blk.ts';
+import { addBuffers, type DescBuffer } from '../driver/index.ts';
+import { transmitq } from '../virtio/console.ts';
+import { encodeReqHeader, SECTOR_SIZE, VIRTIO_BLK_S_OK, VIRTIO_BLK_T } from '../virtio/blk.ts';
 import {
   PDESC_SIZE, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, RING_EVENT_FLAGS_ENABLE, VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE, advance, decodePackedDesc, isUsed, type PackedDesc,
 } from '../virtio/packed-ring.ts';
@@ -231,4 +232,123 @@ Then('the device event suppression flags were RING_EVENT_FLAGS_ENABLE or RING_EV
   const f = S(this).submitted.map((r) => r.usedFlags);
   expect(this, f.every((x) => x === RING_EVENT_FLAGS_ENABLE || x === RING_EVENT_FLAGS_DISABLE),
     'device event flags ENABLE (0) or DISABLE (1)', `device event flags ${f.map(flagName).join(', ')}`);
+});
+
+// ---- processing in ring order (2.8.12), seen in a stream the device emits in that order ----
+
+/** How long the host side waits for transmitted bytes (× --timeout-scale). */
+const HOST_MS = 1000;
+
+When('the driver makes {int} transmit buffers available on port {int} and notifies the device once', async function (this: CtsWorld, n: number, port: number) {
+  const t = await this.target();
+  if (!t.console) notApplicable(`the target (${t.description}) has no console host side`);
+  const d = await drv(this);
+  const q = d.ring(transmitq(port));
+  // Distinct contents, so any order the bytes arrive in names the buffers.
+  const parts = Array.from({ length: n }, (_, k) => new TextEncoder().encode(`<${k + 1}>`));
+  for (const p of parts) {
+    const addr = await d.mem.alloc(p.length);
+    await d.mem.write(addr, p);
+    await addBuffers(q, [{ addr, len: p.length, write: false }]);
+  }
+  await q.kick({ force: true });
+  const want = parts.reduce((s, p) => s + p.length, 0);
+  const got: number[] = [];
+  const deadline = performance.now() + this.ms(HOST_MS);
+  while (got.length < want && performance.now() < deadline) {
+    got.push(...t.console.received(port));
+    if (got.length < want) await new Promise((r) => setTimeout(r, 5));
+  }
+  await settle(this);
+  got.push(...t.console.received(port));
+  await this.evidence(`host port ${port}`, Buffer.from(Uint8Array.from(got)).toString('latin1'));
+  S(this).seen.stream = { parts, got: Uint8Array.from(got) };
+});
+
+Then('the host receives the bytes of the buffers in the order they were made available', function (this: CtsWorld) {
+  const { parts, got } = S(this).seen.stream as { parts: Uint8Array[]; got: Uint8Array };
+  const text = (b: Uint8Array): string => Buffer.from(b).toString('latin1');
+  const want = parts.map(text);
+  const seen = text(got);
+  const expected = `the buffers' bytes in ring order: ${JSON.stringify(want.join(''))}`;
+  if (seen === want.join('')) { expect(this, true, expected, JSON.stringify(seen)); return; }
+  // Which buffer's bytes came k-th: only a whole permutation of the buffers is judged here.
+  const order: number[] = [];
+  let rest = seen;
+  while (rest.length) {
+    const k = want.findIndex((w, i) => !order.includes(i) && rest.startsWith(w));
+    if (k < 0) break;
+    order.push(k);
+    rest = rest.slice(want[k]!.length);
+  }
+  if (rest.length || order.length < want.length) {
+    inconclusive(`the host received ${JSON.stringify(seen)}, not the ${want.length} buffers' bytes in any order (${JSON.stringify(want.join(''))})`);
+  }
+  expect(this, false, expected, `${JSON.stringify(seen)} (buffers ${order.map((k) => k + 1).join(', ')})`);
+});
+
+// ---- a NEXT-linked list is used in list order (2.8.18) ------------------------------------
+
+/** Sector the scatter/gather scenarios use; 128-byte pieces, each with its own bytes. */
+const SG_SECTOR = 6n;
+const SG_PIECES = 4;
+const sgPattern = (): Uint8Array => Uint8Array.from({ length: SECTOR_SIZE }, (_, k) => (k * 13 + 7 + (k >> 7) * 101) & 0xff);
+
+/**
+ * One blk request on the packed ring: header, data in `pieces` descriptors, status. With
+ * more than one piece the pieces are placed in memory last-first (the list's first piece
+ * at the highest address): a device that goes by address rather than list order shows.
+ * Returns the data buffer's bytes in list order after the request and its status.
+ */
+async function sgRequest(w: CtsWorld, type: number, pieces: number, out?: Uint8Array): Promise<{ data: Uint8Array; status: number }> {
+  const mem = (await drv(w)).mem;
+  const hdr = await mem.alloc(16, 16);
+  await mem.write(hdr, encodeReqHeader(type, SG_SECTOR));
+  const size = SECTOR_SIZE / pieces;
+  const addrs: number[] = new Array(pieces);
+  for (let k = pieces - 1; k >= 0; k--) addrs[k] = await mem.alloc(size, 16);
+  const write = type === VIRTIO_BLK_T.IN;
+  for (let k = 0; k < pieces; k++) await mem.write(addrs[k]!, out ? out.subarray(k * size, (k + 1) * size) : new Uint8Array(size).fill(0xa5));
+  const status = await mem.alloc(1);
+  await mem.write(status, new Uint8Array([0xff]));
+  const bufs: DescBuffer[] = [{ addr: hdr, len: 16, write: false }, ...addrs.map((addr) => ({ addr, len: size, write })), { addr: status, len: 1, write: true }];
+  requireUsed(await submit(w, { bufs }));
+  const data = new Uint8Array(SECTOR_SIZE);
+  for (let k = 0; k < pieces; k++) data.set(await mem.read(addrs[k]!, size), k * size);
+  return { data, status: (await mem.read(status, 1))[0]! };
+}
+
+function sgDone(w: CtsWorld, what: string, r: { status: number }): void {
+  if (r.status !== VIRTIO_BLK_S_OK) inconclusive(`the ${what} completed with status ${hex(r.status)}, not VIRTIO_BLK_S_OK, so where its data went cannot be judged`);
+}
+
+When('the driver writes a sector in one descriptor and reads it back over {int} data descriptors', async function (this: CtsWorld, n: number) {
+  const want = sgPattern();
+  sgDone(this, 'write', await sgRequest(this, VIRTIO_BLK_T.OUT, 1, want));
+  const r = await sgRequest(this, VIRTIO_BLK_T.IN, n);
+  sgDone(this, 'read', r);
+  S(this).seen.sg = { want, got: r.data, pieces: n };
+});
+
+When('the driver writes a sector over {int} data descriptors and reads it back in one descriptor', async function (this: CtsWorld, n: number) {
+  const want = sgPattern();
+  sgDone(this, 'write', await sgRequest(this, VIRTIO_BLK_T.OUT, n, want));
+  const r = await sgRequest(this, VIRTIO_BLK_T.IN, 1);
+  sgDone(this, 'read', r);
+  S(this).seen.sg = { want, got: r.data, pieces: n };
+});
+
+Then('the sector data is in list order', function (this: CtsWorld) {
+  const { want, got, pieces } = S(this).seen.sg as { want: Uint8Array; got: Uint8Array; pieces: number };
+  const size = SECTOR_SIZE / pieces;
+  // Where each piece's bytes ended up, by piece: a permutation names the order used.
+  const at = Array.from({ length: pieces }, (_, k) => {
+    const src = want.subarray(k * size, (k + 1) * size);
+    const j = Array.from({ length: pieces }, (_, i) => i).find((i) => Buffer.from(got.subarray(i * size, (i + 1) * size)).equals(Buffer.from(src)));
+    return j === undefined ? '?' : String(j + 1);
+  });
+  const ok = Buffer.from(got).equals(Buffer.from(want));
+  const diff = got.findIndex((x, i) => x !== want[i]);
+  expect(this, ok, `the ${pieces} pieces of ${size} bytes in list order (piece k holds bytes ${size}·(k−1) … of the sector)`,
+    `byte ${diff} differs (${hex(got[diff] ?? 0)} for ${hex(want[diff] ?? 0)}); the pieces' bytes were found at list positions ${at.join(', ')}`);
 });

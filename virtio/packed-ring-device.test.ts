@@ -170,6 +170,54 @@ describe('PackedRingDevice: taking buffers', () => {
   });
 });
 
+describe('PackedRingDevice: order of processing (defects)', () => {
+  /** Three one-descriptor lists at offsets 0, 1, 2 with ids 10, 11, 12. */
+  function three(m: FakeMem) {
+    for (let i = 0; i < 3; i++) m.desc(RING, i, DATA + 0x10 * i, 4, 10 + i, A1);
+  }
+
+  it('takes lists in ring order; packed-starts-out-of-ring-order takes the second of a pair first (not with IN_ORDER)', async () => {
+    const ids = async (r: PackedRingDevice): Promise<number[]> => {
+      const out: number[] = [];
+      for (let c = await r.pop(); c; c = await r.pop()) out.push(c.id);
+      return out;
+    };
+    let m = new FakeMem(); three(m);
+    expect(await ids(ring(m))).toEqual([10, 11, 12]);
+    m = new FakeMem(); three(m);
+    const bad = ring(m, { defects: ['packed-starts-out-of-ring-order'] });
+    expect(await bad.pending()).toBe(3);
+    expect(await ids(bad)).toEqual([11, 10, 12]);
+    m = new FakeMem(); three(m);
+    expect(await ids(ring(m, { defects: ['packed-starts-out-of-ring-order'], inOrder: true }))).toEqual([10, 11, 12]);
+    // A lone list is taken as it is.
+    m = new FakeMem(); m.desc(RING, 0, DATA, 4, 7, A1);
+    expect(await ids(ring(m, { defects: ['packed-starts-out-of-ring-order'] }))).toEqual([7]);
+  });
+
+  it('uses a NEXT-linked list in list order; packed-list-in-address-order sorts by address, not in indirect tables', async () => {
+    const m = new FakeMem();
+    m.desc(RING, 0, DATA + 0x200, 4, 0, A1 | VIRTQ_DESC_F_NEXT);
+    m.desc(RING, 1, DATA + 0x100, 4, 0, A1 | VIRTQ_DESC_F_NEXT | VIRTQ_DESC_F_WRITE);
+    m.desc(RING, 2, DATA, 4, 3, A1 | VIRTQ_DESC_F_WRITE);
+    expect((await ring(m).pop())!.writable.map((b) => b.addr)).toEqual([DATA + 0x100, DATA]);
+    expect((await ring(m, { defects: ['packed-list-in-address-order'] }).pop())!.writable.map((b) => b.addr)).toEqual([DATA, DATA + 0x100]);
+    m.desc(TABLE, 0, DATA + 0x100, 4, 0, VIRTQ_DESC_F_WRITE);
+    m.desc(TABLE, 1, DATA, 4, 0, VIRTQ_DESC_F_WRITE);
+    m.desc(RING, 0, TABLE, 2 * PDESC_SIZE, 4, A1 | VIRTQ_DESC_F_INDIRECT);
+    expect((await ring(m, { defects: ['packed-list-in-address-order'] }).pop())!.writable.map((b) => b.addr)).toEqual([DATA + 0x100, DATA]);
+  });
+
+  it('indirect-write-flag-rejected: WRITE on the descriptor referring to a table is an error', async () => {
+    const m = new FakeMem();
+    m.desc(TABLE, 0, DATA, 8, 0, VIRTQ_DESC_F_WRITE);
+    m.desc(RING, 0, TABLE, PDESC_SIZE, 4, A1 | VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_WRITE);
+    await expect(ring(m, { defects: ['indirect-write-flag-rejected'] }).pop()).rejects.toThrow(/WRITE set on an indirect/);
+    m.desc(RING, 0, TABLE, PDESC_SIZE, 4, A1 | VIRTQ_DESC_F_INDIRECT);
+    expect((await ring(m, { defects: ['indirect-write-flag-rejected'] }).pop())!.writableLen).toBe(8);
+  });
+});
+
 describe('PackedRingDevice: used descriptors', () => {
   async function popTwo(m: FakeMem, o: Parameters<typeof ring>[1] = {}) {
     m.desc(RING, 0, DATA, 4, 5, A1 | VIRTQ_DESC_F_NEXT);

@@ -71,6 +71,10 @@ export interface PackedDeviceRingOptions {
    * - packed-ignores-event-desc: with EVENT_IDX, RING_EVENT_FLAGS_DESC treated as ENABLE
    * - packed-rejects-full-ring-chain: a list as long as the ring is refused
    * - packed-multi-buffer-first-early: pushMulti marks the request's first buffer used first
+   * - packed-starts-out-of-ring-order: of two lists available one after the other, pop()
+   *   returns the second first (without IN_ORDER)
+   * - packed-list-in-address-order: a NEXT-linked list's buffers are used in address order
+   * - indirect-write-flag-rejected: WRITE on a descriptor referring to a table is an error
    * - packed-bad-event-flags: device event suppression flags written as the reserved 0x3
    * - packed-event-desc-without-event-idx: RING_EVENT_FLAGS_DESC written without EVENT_IDX
    */
@@ -121,6 +125,8 @@ export class PackedRingDevice {
   private signalled: RingPos = { off: 0, wrap: 1 };
   /** Buffers taken and not yet used, in ring order (IN_ORDER batches complete from the front). */
   private outstanding: Outstanding[] = [];
+  /** A list taken but handed out after the one behind it (packed-starts-out-of-ring-order). */
+  private heldBack?: PackedChain;
   private readonly defect: (name: string) => boolean;
 
   constructor(private readonly mem: RingMemory, readonly layout: RingLayout, readonly opts: PackedDeviceRingOptions) {
@@ -156,12 +162,41 @@ export class PackedRingDevice {
     let p = this.nextAvail;
     let n = 0;
     while (n < this.size && this.available((await this.readDesc(p.off)).flags, p.wrap)) { n++; p = advance(p, 1, this.size); }
-    return n;
+    return n + (this.heldBack?.descCount ?? 0);
   }
 
-  /** Take the next available buffer in ring order, or undefined when the driver has not made one available. */
+  /**
+   * Take the next available buffer in ring order, or undefined when the driver has not
+   * made one available. Under packed-starts-out-of-ring-order (not with IN_ORDER, whose
+   * completion follows the order taken), when a second list is available right after the
+   * first, the second is taken first and the first is returned by the next pop().
+   */
   async pop(): Promise<PackedChain | undefined> {
-    const start = this.nextAvail;
+    const held = this.heldBack;
+    if (held) { this.heldBack = undefined; return held; }
+    const first = await this.readList(this.nextAvail);
+    if (!first) return undefined;
+    this.take(first);
+    if (this.defect('packed-starts-out-of-ring-order') && !this.opts.inOrder) {
+      const second = await this.readList(this.nextAvail);
+      if (second) {
+        this.take(second);
+        this.heldBack = first;
+        return second;
+      }
+    }
+    return first;
+  }
+
+  /** Record a list read at nextAvail as taken (in flight) and move past it. */
+  private take(chain: PackedChain): void {
+    if (this.outstanding.some((o) => o.id === chain.id)) throw new RingError(`buffer id ${chain.id} made available again before it was used`);
+    this.outstanding.push({ id: chain.id, descCount: chain.descCount, position: chain.position });
+    this.nextAvail = advance(chain.position, chain.descCount, this.size);
+  }
+
+  /** The list starting at `start` if the driver made it available (nothing is taken). */
+  private async readList(start: RingPos): Promise<PackedChain | undefined> {
     const first = await this.readDesc(start.off);
     if (!this.available(first.flags, start.wrap)) return undefined;
     const limit = Math.min(this.opts.maxChain ?? this.size, this.size);
@@ -183,6 +218,10 @@ export class PackedRingDevice {
       if (d.flags & VIRTQ_DESC_F_INDIRECT) {
         if (!this.opts.indirect) throw new RingError(`descriptor ${p.off}: INDIRECT without VIRTIO_F_INDIRECT_DESC`);
         if ((d.flags & VIRTQ_DESC_F_NEXT) || chain.descCount > 1) throw new RingError(`descriptor ${p.off}: INDIRECT in a list linked by NEXT`);
+        // WRITE on the descriptor that refers to a table means nothing (2.8.7, as 2.7.5.3.2).
+        if ((d.flags & VIRTQ_DESC_F_WRITE) && this.defect('indirect-write-flag-rejected')) {
+          throw new RingError(`descriptor ${p.off}: WRITE set on an indirect-table descriptor`);
+        }
         await this.walkIndirect(d, chain);
         break;
       }
@@ -193,12 +232,15 @@ export class PackedRingDevice {
     if (chain.descCount === this.size && this.size > 1 && this.defect('packed-rejects-full-ring-chain')) {
       throw new RingError(`descriptor list of ${chain.descCount} descriptors not supported`);
     }
+    // A NEXT-linked list is used in list order (2.8.18); the defect uses its buffers of each
+    // direction in ascending address order instead.
+    if (!chain.indirect && this.defect('packed-list-in-address-order')) {
+      chain.readable.sort((a, b) => a.addr - b.addr);
+      chain.writable.sort((a, b) => a.addr - b.addr);
+    }
     // The Buffer ID is in the last descriptor of the list (2.8.6).
     chain.id = d.id;
     chain.head = chain.id;
-    if (this.outstanding.some((o) => o.id === chain.id)) throw new RingError(`buffer id ${chain.id} made available again before it was used`);
-    this.outstanding.push({ id: chain.id, descCount: chain.descCount, position: start });
-    this.nextAvail = advance(start, chain.descCount, this.size);
     return chain;
   }
 
