@@ -311,3 +311,98 @@ export function makeL4Frame(o: { dst: Uint8Array; src: Uint8Array; l4: 'tcp4' | 
   if (!o.partial) completeChecksum(f, i.l4, i.csumOffset);
   return f;
 }
+
+// --- device statistics (5.1.9.5.11) --------------------------------------------------------
+
+export const VIRTIO_NET_CTRL_STATS = { QUERY: 0, GET: 1 } as const;
+/** Reply type numbers (virtio_net_stats_reply_hdr.type); the types_bitmap bit is 1 << type. */
+export const VIRTIO_NET_STATS_TYPE = {
+  RX_BASIC: 0, RX_CSUM: 1, RX_GSO: 2, RX_SPEED: 3, TX_BASIC: 16, TX_CSUM: 17, TX_GSO: 18, TX_SPEED: 19, CVQ: 32,
+} as const;
+export type StatsTypeName = keyof typeof VIRTIO_NET_STATS_TYPE;
+/** Counters (le64) after the reply header, per type, as v1.4 lays them out. */
+export const STATS_COUNTERS: Record<StatsTypeName, readonly string[]> = {
+  RX_BASIC: ['rx_notifications', 'rx_packets', 'rx_bytes', 'rx_interrupts', 'rx_drops', 'rx_drop_overruns'],
+  RX_CSUM: ['rx_csum_valid', 'rx_needs_csum', 'rx_csum_none', 'rx_csum_bad'],
+  RX_GSO: ['rx_gso_packets', 'rx_gso_bytes', 'rx_gso_packets_coalesced', 'rx_gso_bytes_coalesced'],
+  RX_SPEED: ['rx_packets_allowance_exceeded', 'rx_bytes_allowance_exceeded'],
+  TX_BASIC: ['tx_notifications', 'tx_packets', 'tx_bytes', 'tx_interrupts', 'tx_drops', 'tx_drop_malformed'],
+  TX_CSUM: ['tx_csum_none', 'tx_needs_csum'],
+  TX_GSO: ['tx_gso_packets', 'tx_gso_bytes', 'tx_gso_segments', 'tx_gso_segments_bytes', 'tx_gso_packets_noseg', 'tx_gso_bytes_noseg'],
+  TX_SPEED: ['tx_packets_allowance_exceeded', 'tx_bytes_allowance_exceeded'],
+  CVQ: ['command_num', 'ok_num'],
+};
+export const STATS_REPLY_HDR_SIZE = 8;
+/** struct virtio_net_ctrl_queue_stats entry: le16 vq_index, le16 reserved[3], le64 types_bitmap. */
+export const STATS_REQUEST_ENTRY_SIZE = 16;
+export const statsBit = (type: number): bigint => 1n << BigInt(type);
+export const statsTypeName = (type: number): string =>
+  (Object.entries(VIRTIO_NET_STATS_TYPE).find(([, v]) => v === type)?.[0] ?? `type ${type}`);
+
+export function encodeStatsRequest(entries: Array<{ vq_index: number; types: bigint }>): Uint8Array {
+  const b = new Uint8Array(STATS_REQUEST_ENTRY_SIZE * entries.length);
+  const v = new DataView(b.buffer);
+  entries.forEach((e, i) => {
+    v.setUint16(i * STATS_REQUEST_ENTRY_SIZE, e.vq_index, true);
+    v.setBigUint64(i * STATS_REQUEST_ENTRY_SIZE + 8, e.types, true);
+  });
+  return b;
+}
+
+export function decodeStatsRequest(b: Uint8Array): Array<{ vq_index: number; types: bigint }> | undefined {
+  if (b.length === 0 || b.length % STATS_REQUEST_ENTRY_SIZE !== 0) return undefined;
+  const v = new DataView(b.buffer, b.byteOffset, b.length);
+  return Array.from({ length: b.length / STATS_REQUEST_ENTRY_SIZE }, (_, i) => ({
+    vq_index: v.getUint16(i * STATS_REQUEST_ENTRY_SIZE, true), types: v.getBigUint64(i * STATS_REQUEST_ENTRY_SIZE + 8, true),
+  }));
+}
+
+export interface StatsReply { type: number; vq_index: number; size: number; offset: number; counters: bigint[] }
+
+/**
+ * Walk replies by their header's size. Stops (with `rest` > 0) where a header would not fit
+ * or its size is below the header or runs past the bytes.
+ */
+export function decodeStatsReplies(b: Uint8Array): { replies: StatsReply[]; rest: number } {
+  const v = new DataView(b.buffer, b.byteOffset, b.length);
+  const replies: StatsReply[] = [];
+  let off = 0;
+  while (off + STATS_REPLY_HDR_SIZE <= b.length) {
+    const size = v.getUint16(off + 6, true);
+    if (size < STATS_REPLY_HDR_SIZE || off + size > b.length) break;
+    const counters: bigint[] = [];
+    for (let p = off + STATS_REPLY_HDR_SIZE; p + 8 <= off + size; p += 8) counters.push(v.getBigUint64(p, true));
+    replies.push({ type: v.getUint8(off), vq_index: v.getUint16(off + 2, true), size, offset: off, counters });
+    off += size;
+  }
+  return { replies, rest: b.length - off };
+}
+
+// --- notifications coalescing (5.1.9.5.10) -------------------------------------------------
+
+export const VIRTIO_NET_CTRL_NOTF_COAL = { TX_SET: 0, RX_SET: 1, VQ_SET: 2, VQ_GET: 3 } as const;
+export interface NetCoal { max_packets: number; max_usecs: number }
+
+/** struct virtio_net_ctrl_coal: le32 max_packets, le32 max_usecs. */
+export function encodeCoal(c: NetCoal): Uint8Array {
+  const b = new Uint8Array(8);
+  const v = new DataView(b.buffer);
+  v.setUint32(0, c.max_packets >>> 0, true);
+  v.setUint32(4, c.max_usecs >>> 0, true);
+  return b;
+}
+
+export function decodeCoal(b: Uint8Array): NetCoal {
+  const v = new DataView(b.buffer, b.byteOffset, 8);
+  return { max_packets: v.getUint32(0, true), max_usecs: v.getUint32(4, true) };
+}
+
+/** struct virtio_net_ctrl_coal_vq: le16 vq_index, le16 reserved, then virtio_net_ctrl_coal (VQ_GET: the first 4 bytes only). */
+export function encodeCoalVq(vq_index: number, reserved: number, coal?: NetCoal): Uint8Array {
+  const b = new Uint8Array(coal ? 12 : 4);
+  const v = new DataView(b.buffer);
+  v.setUint16(0, vq_index, true);
+  v.setUint16(2, reserved, true);
+  if (coal) b.set(encodeCoal(coal), 4);
+  return b;
+}
