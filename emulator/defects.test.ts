@@ -11,7 +11,7 @@ import {
 } from '../virtio/blk.ts';
 import { VIRTIO_F, bit, missingPrerequisites, undefinedBits } from '../virtio/features.ts';
 import { MSIX_CAP, MSIX_CTRL_ENABLE } from '../virtio/pci.ts';
-import { VIRTQ_AVAIL_F_NO_INTERRUPT } from '../virtio/split-ring.ts';
+import { USED, VIRTQ_AVAIL_F_NO_INTERRUPT } from '../virtio/split-ring.ts';
 import { ACKNOWLEDGE, DEVICE_NEEDS_RESET, DRIVER, DRIVER_OK, FEATURES_OK } from '../virtio/status.ts';
 import { loadIndex } from '../spec-refs/load.ts';
 import {
@@ -161,6 +161,17 @@ const PROBES: Record<string, Probe> = {
     },
     control: async (c) => (await anyRequest((await up(c)).q))!.len,
     good: [0, 0], bad: [0, 16],
+  },
+  'used-len-after-idx': {
+    // Every used element's len set to 0xffffffff, then one request: is len still that when
+    // the request shows used? (The control leaves the len fields 0.)
+    probe: async (c) => {
+      const { t, q } = await up(c);
+      for (let i = 0; i < q.size; i++) await t.mem.write(q.used + USED.ring + USED.ELEM_SIZE * i + 4, new Uint8Array(4).fill(0xff));
+      return (await anyRequest(q))!.len === 0xffffffff;
+    },
+    control: async (c) => (await anyRequest((await up(c)).q))!.len,
+    good: false, bad: true,
   },
   'offers-feature-without-prerequisite': {
     probe: async (c) => { const { d } = await open(c); return missingPrerequisites(c.device, await d.deviceFeatures()).map((m) => m.feature); },

@@ -169,6 +169,10 @@ export const DEFECTS: readonly DefectInfo[] = [
   // writable room), as the used-len scenario makes with its two canary patterns.
   { name: 'used-len-too-long', clause: CLAUSE.usedLen, devices: BOTH, rings: SPLIT,
     summary: 'for a request identical to the previous one, reports a used len 16 bytes longer than what it wrote' },
+  // Taken only where the used element's old len exceeds the buffer's writable bytes (a value
+  // this completion cannot leave), else every scenario reading len at once would see it.
+  { name: 'used-len-after-idx', clause: CLAUSE.usedLenBeforeIdx, devices: BOTH, rings: SPLIT,
+    summary: 'publishes used idx (and notifies) before writing the used element\'s len, which it writes 20 ms later' },
   // --- feature bits ---------------------------------------------------------------
   // CONFIG_WCE requires FLUSH (virtio/features.ts); dropping FLUSH also breaks the blk
   // SHOULD to offer FLUSH (WARN).

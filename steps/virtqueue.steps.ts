@@ -4,10 +4,10 @@
 import { Given, Then, When } from '@cucumber/cucumber';
 import type { CtsWorld } from './support/world.ts';
 import { inconclusive } from './support/assert.ts';
-import { S, USED_MS, drv, expect, hex, requireUsed, settle, splitVq, submit, vq, type Submitted } from './common.steps.ts';
-import { blkRead, blkRequest, blkWrite, entropyRequest, isPacked, type BlkLayout, type BlkResult } from '../driver/index.ts';
+import { S, USED_MS, drv, expect, hex, probeBuffers, requireUsed, settle, splitVq, submit, vq, type Submitted } from './common.steps.ts';
+import { addBuffers, blkRead, blkRequest, blkWrite, entropyRequest, isPacked, type BlkLayout, type BlkResult } from '../driver/index.ts';
 import { encodeReqHeader, SECTOR_SIZE, VIRTIO_BLK_S_OK, VIRTIO_BLK_T, VIRTIO_BLK_ID_BYTES } from '../virtio/blk.ts';
-import { VIRTQ_AVAIL_F_NO_INTERRUPT } from '../virtio/split-ring.ts';
+import { USED, VIRTQ_AVAIL_F_NO_INTERRUPT } from '../virtio/split-ring.ts';
 import { formatStatus } from '../virtio/status.ts';
 
 // Two canary fill bytes: a byte the device never wrote reads as the canary in both runs.
@@ -302,4 +302,41 @@ Then('the used ring flags were 0 every time the driver looked', function (this: 
   S(this).submitted.forEach((r) => requireUsed(r));
   const f = S(this).submitted.map((r) => r.usedFlags);
   expect(this, f.every((x) => x === 0), 'used flags 0', `used flags ${f.map((x) => hex(x)).join(', ')}`);
+});
+
+// ---- used ring: len written before used idx moves (2.7.8.2) ---------------------------
+
+const LEN_POISON = 0xffffffff;
+
+When('the driver fills the used ring\'s len fields with 0xffffffff and submits a request', async function (this: CtsWorld) {
+  const q = splitVq(this);
+  const d = await drv(this);
+  // The len fields of every used element: a value no buffer of this queue can be used with.
+  for (let i = 0; i < q.size; i++) await d.mem.write(q.used + USED.ring + USED.ELEM_SIZE * i + 4, new Uint8Array([0xff, 0xff, 0xff, 0xff]));
+  await addBuffers(q, await probeBuffers(this));
+  const slot = q.lastUsedIdx();
+  await q.kick({ force: true });
+  // The first look that shows used idx moved reads the element in the same access.
+  const span = USED.ring + USED.ELEM_SIZE * q.size;
+  const deadline = performance.now() + this.ms(USED_MS);
+  let seen: { idx: number; id: number; len: number } | undefined;
+  while (!seen && performance.now() < deadline) {
+    const b = await d.mem.read(q.used, span);
+    const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    const idx = v.getUint16(USED.idx, true);
+    const at = USED.ring + USED.ELEM_SIZE * (slot % q.size);
+    if (idx !== slot) seen = { idx, id: v.getUint32(at, true), len: v.getUint32(at + 4, true) };
+    else await new Promise((r) => setTimeout(r, 1));
+  }
+  // Take the element the driver's way too (the ring stays in step for later requests).
+  if (seen) await q.waitUsed(USED_MS, { validate: false }).catch(() => undefined);
+  await settle(this);
+  S(this).seen.lenAtIdx = seen;
+});
+
+Then('the used element\'s len was written when used idx moved', function (this: CtsWorld) {
+  const seen = S(this).seen.lenAtIdx as { idx: number; id: number; len: number } | undefined;
+  if (!seen) inconclusive('used idx did not move, so the request was not used and len cannot be judged');
+  expect(this, seen.len !== LEN_POISON, `the element's len written (not the driver's ${hex(LEN_POISON)}) once used idx shows it`,
+    `used idx ${seen.idx}, element id ${seen.id} with len ${hex(seen.len)}`);
 });

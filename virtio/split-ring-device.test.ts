@@ -139,6 +139,24 @@ describe('SplitRingDevice: used ring and notifications', () => {
     expect(v.getUint32(USED.ring, true)).toBe(2);
   });
 
+  it('used-len-after-idx: where the old len exceeds the buffer, len lands only after used idx', async () => {
+    const lenAt = (m: FakeMem) => m.dv(DEVICE).getUint32(USED.ring + 4, true);
+    for (const old of [0xffffffff, 100]) {
+      const m = new FakeMem();
+      m.desc(DESC, 0, DATA, 512, VIRTQ_DESC_F_WRITE);
+      m.avail([0]);
+      m.dv(DEVICE + USED.ring + 4).setUint32(0, old, true);
+      const r = ring(m, { defects: ['used-len-after-idx'] });
+      await r.pop();
+      await r.push(0, 64);
+      expect(m.dv(DEVICE).getUint16(USED.idx, true)).toBe(1);
+      // 100 is within the 512 writable bytes: the defect stays dormant.
+      expect(lenAt(m)).toBe(old > 512 ? old : 64);
+      await new Promise((res) => setTimeout(res, 40));
+      expect(lenAt(m)).toBe(64);
+    }
+  });
+
   it('without EVENT_IDX: notifies unless avail.flags has NO_INTERRUPT', async () => {
     const m = new FakeMem();
     const r = ring(m);

@@ -52,6 +52,8 @@ export interface DeviceRingOptions {
 interface RawDesc { addr: number; len: number; flags: number; next: number }
 
 const TOTAL_LEN_LIMIT = 2 ** 32;
+/** How late the used-len-after-idx defect writes len (after used idx and the notification). */
+const LATE_LEN_MS = 20;
 
 function parseDesc(b: Uint8Array, off: number): RawDesc {
   const v = new DataView(b.buffer, b.byteOffset + off, DESC_SIZE);
@@ -71,6 +73,8 @@ export class SplitRingDevice {
   /** The device's used idx (what it last published). */
   usedIdx = 0;
   private readonly defect: (name: string) => boolean;
+  /** Device-writable bytes of each chain taken and not yet used, by head (used-len-after-idx). */
+  private readonly room = new Map<number, number>();
 
   constructor(private readonly mem: RingMemory, readonly layout: RingLayout, readonly opts: DeviceRingOptions) {
     if (layout.size <= 0 || layout.size > 32768) throw new RingError(`bad queue size ${layout.size}`);
@@ -106,6 +110,7 @@ export class SplitRingDevice {
     const head = u16(await this.mem.read(this.layout.driver + AVAIL.ring + 2 * slot, 2));
     const chain = await this.walk(head);
     this.lastAvailIdx = (this.lastAvailIdx + 1) & 0xffff;
+    this.room.set(head, chain.writableLen);
     return chain;
   }
 
@@ -185,11 +190,26 @@ export class SplitRingDevice {
   /** Put (head, len) in the used ring and publish the new used idx (len first, 2.7.8). */
   async push(head: number, len: number): Promise<void> {
     const slot = this.usedIdx % this.size;
+    const at = this.layout.device + USED.ring + USED.ELEM_SIZE * slot;
+    const room = this.room.get(head);
+    this.room.delete(head);
     const e = new Uint8Array(USED.ELEM_SIZE);
     const v = new DataView(e.buffer);
     v.setUint32(0, head, true);
     v.setUint32(4, len >>> 0, true);
-    await this.mem.write(this.layout.device + USED.ring + USED.ELEM_SIZE * slot, e);
+    // The defect leaves len for later where the slot's old len could not be this buffer's
+    // (more than its writable bytes), so a driver reading at once sees the stale value.
+    if (room !== undefined && this.defect('used-len-after-idx')) {
+      const old = new DataView((await this.mem.read(at + 4, 4)).buffer).getUint32(0, true);
+      if (old > room) {
+        await this.mem.write(at, e.subarray(0, 4));
+        this.usedIdx = (this.usedIdx + 1) & 0xffff;
+        await this.mem.write(this.layout.device + USED.idx, le16(this.usedIdx));
+        setTimeout(() => { void this.mem.write(at + 4, e.subarray(4)).catch(() => undefined); }, LATE_LEN_MS);
+        return;
+      }
+    }
+    await this.mem.write(at, e);
     this.usedIdx = (this.usedIdx + 1) & 0xffff;
     await this.mem.write(this.layout.device + USED.idx, le16(this.usedIdx));
   }
