@@ -167,7 +167,7 @@ export const DEFECTS: readonly DefectInfo[] = [
   // --- virtqueue: used ring -------------------------------------------------------
   // Triggered only by a request identical to the one before it (same readable bytes, same
   // writable room), as the used-len scenario makes with its two canary patterns.
-  { name: 'used-len-too-long', clause: CLAUSE.usedLen, devices: BOTH, rings: SPLIT,
+  { name: 'used-len-too-long', clause: CLAUSE.usedLen, devices: BOTH,
     summary: 'for a request identical to the previous one, reports a used len 16 bytes longer than what it wrote' },
   // Taken only where the used element's old len exceeds the buffer's writable bytes (a value
   // this completion cannot leave), else every scenario reading len at once would see it.
