@@ -208,7 +208,7 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'clears the flags of the head descriptor of each chain it uses' },
   { name: 'assumes-descriptor-layout', clause: CLAUSE.descLayout, devices: BLK,
     summary: 'expects the request header in one descriptor of at least 16 bytes; fails the request (IOERR) otherwise' },
-  { name: 'indirect-write-flag-rejected', clause: CLAUSE.indirectWriteFlag, devices: BOTH, rings: SPLIT,
+  { name: 'indirect-write-flag-rejected', clause: CLAUSE.indirectWriteFlag, devices: BOTH,
     summary: 'treats WRITE on a descriptor that refers to an indirect table as an error (DEVICE_NEEDS_RESET)' },
   { name: 'indirect-after-direct-unsupported', clause: CLAUSE.indirectAfterDirect, devices: BOTH, rings: SPLIT,
     summary: 'treats an indirect descriptor after direct ones as an error (DEVICE_NEEDS_RESET)' },
