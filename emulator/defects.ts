@@ -155,6 +155,10 @@ export const CLAUSE = {
   netNoMulti: 'dev/net/device-operation/control-virtqueue/packet-receive-filtering#5817ceb2',
   netNoUni: 'dev/net/device-operation/control-virtqueue/packet-receive-filtering#3822baab',
   netNoBcast: 'dev/net/device-operation/control-virtqueue/packet-receive-filtering#056bfe7f',
+  netSpeedRange: 'dev/net/device-configuration-layout#dd15f924',
+  netRssKeySize: 'dev/net/device-configuration-layout#bb4b7aff',
+  netRssTableLength: 'dev/net/device-configuration-layout#cc9de560',
+  netRssSteering: 'dev/net/device-operation/control-virtqueue/receive-side-scaling-rss/rss-processing#5a10db43',
 } as const;
 
 const BOTH: DefectDevice[] = ['entropy', 'blk'];
@@ -442,6 +446,19 @@ export const DEFECTS: readonly DefectInfo[] = [
   // The same missing check lets the other two malformed tunnel headers through.
   { name: 'net-tx-accepts-malformed-tunnel', clause: CLAUSE.netTxBothTunnelBits, devices: NET, alsoBreaks: [CLAUSE.netTxTunnelNoCsum, CLAUSE.netTxTunnelCsumFlag],
     summary: 'transmits packets whose UDP tunnel gso_type bits or UDP_TUNNEL_CSUM flag are inconsistent instead of refusing them' },
+  // RSS and hash report (emulator/net/rss.ts).
+  { name: 'net-speed-out-of-range', clause: CLAUSE.netSpeedRange, devices: NET,
+    summary: 'with VIRTIO_NET_F_SPEED_DUPLEX, speed reads 0x80000000 (above 0x7fffffff and not 0xffffffff)' },
+  { name: 'net-rss-key-size-small', clause: CLAUSE.netRssKeySize, devices: NET,
+    summary: 'offers VIRTIO_NET_F_RSS and VIRTIO_NET_F_HASH_REPORT with rss_max_key_size 32' },
+  { name: 'net-rss-table-length-small', clause: CLAUSE.netRssTableLength, devices: NET,
+    summary: 'offers VIRTIO_NET_F_RSS with rss_max_indirection_table_length 64' },
+  { name: 'net-rss-indirection-ignored', clause: CLAUSE.netRssSteering, devices: NET,
+    summary: 'with RSS configured, sends a hashed packet to receive queue pair (hash & indirection_table_mask) mod max_virtqueue_pairs, not to the indirection table entry' },
+  { name: 'net-rss-unclassified-to-receiveq1', clause: CLAUSE.netRssSteering, devices: NET,
+    summary: 'with RSS configured, puts packets it calculates no hash for on receiveq1 instead of unclassified_queue' },
+  { name: 'net-rss-hash-ports-swapped', clause: CLAUSE.netRssSteering, devices: NET,
+    summary: 'calculates the TCP/UDP hash with the destination port before the source port (steering and hash_value follow it)' },
 ];
 
 const NAMES = new Set(DEFECTS.map((d) => d.name));

@@ -10,10 +10,11 @@ import {
 } from '../../driver/net.ts';
 import { VIRTIO_F, bit, missingPrerequisites } from '../../virtio/features.ts';
 import {
-  NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_VLAN,
+  NET_CONFIG, NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_VLAN,
   VIRTIO_NET_F, BROADCAST_MAC, encodeMacTable, makeFrame, parseMac, vlanTag,
 } from '../../virtio/net.ts';
 import { DEFECTS } from '../defects.ts';
+import { DEFAULT_RSS_KEY, VIRTIO_NET_HASH_TYPE, encodeRssConfig, makeFlowFrame, packetHash, parseIp, type Flow } from '../../virtio/net-hash.ts';
 
 type Transport = 'pci' | 'mmio';
 interface Ctx { transport: Transport; defect?: string; ring?: 'split' | 'packed' }
@@ -96,6 +97,29 @@ async function vlanFiltered(c: Ctx, added: number[], tried: number[]): Promise<b
   return out;
 }
 
+/** RSS over both pairs (TCPv4 hashing, runs of 4 table entries per pair, unclassified on pair 1): the pair each frame lands on. */
+const RSS_TABLE = Array.from({ length: 128 }, (_, i) => (i >> 2) % 2);
+const RSS_FLOWS: Flow[] = Array.from({ length: 8 }, (_, i) => ({ proto: i < 6 ? 'tcp' : 'udp', src: parseIp(`198.51.100.${i + 1}`), dst: parseIp('192.0.2.1'), sport: 30000 + 101 * i, dport: 80 }));
+const rssFrame = (mac: Uint8Array, flow: Flow): Uint8Array => makeFlowFrame({ dstMac: mac, srcMac: PEER, flow, len: 120 });
+async function rssPairs(c: Ctx): Promise<number[]> {
+  const u = await up(c, F.MAC, F.CTRL_VQ, F.MQ, F.RSS);
+  const cfg = encodeRssConfig({ hash_types: VIRTIO_NET_HASH_TYPE.TCPv4, indirection_table_mask: 127, unclassified_queue: 1, indirection_table: RSS_TABLE, max_tx_vq: 2, hash_key: DEFAULT_RSS_KEY });
+  expect((await ctrlCommand(u.q.ctrl!, VIRTIO_NET_CTRL.MQ, VIRTIO_NET_CTRL_MQ.RSS_CONFIG, cfg)).ack).toBe(0);
+  for (const vq of u.q.rx) await postRxBuffers(vq, Array(8).fill(2048));
+  const out: number[] = [];
+  for (const flow of RSS_FLOWS) {
+    await u.t.wire!.inject(rssFrame(u.mac, flow));
+    for (const [pair, vq] of u.q.rx.entries()) if ((await takeUsed(vq)).length) out.push(pair);
+  }
+  return out;
+}
+/** The pairs RSS must pick (or a defect picks), computed here from the hash. */
+const rssExpected = (pick: (h: number | undefined) => number, swap = false): number[] => RSS_FLOWS.map((flow) => {
+  const f = rssFrame(new Uint8Array(6), swap ? { ...flow, sport: flow.dport, dport: flow.sport } : flow);
+  return pick(packetHash(f, VIRTIO_NET_HASH_TYPE.TCPv4, DEFAULT_RSS_KEY)?.value);
+});
+const RSS_GOOD = rssExpected((h) => (h === undefined ? 1 : RSS_TABLE[h & 127]!));
+
 interface Probe { probe: (c: Ctx) => Promise<unknown>; control?: (c: Ctx) => Promise<unknown>; good: unknown; bad: unknown; ring?: 'packed' }
 
 const PROBES: Record<string, Probe> = {
@@ -127,7 +151,7 @@ const PROBES: Record<string, Probe> = {
   },
   'net-offers-mq-without-ctrl-vq': {
     probe: async (c) => missingPrerequisites('net', await (await target(c)).d.transport.readDeviceFeatures()).map((m) => m.feature),
-    good: [], bad: ['VIRTIO_NET_F_CTRL_RX', 'VIRTIO_NET_F_CTRL_VLAN', 'VIRTIO_NET_F_GUEST_ANNOUNCE', 'VIRTIO_NET_F_MQ', 'VIRTIO_NET_F_CTRL_MAC_ADDR'],
+    good: [], bad: ['VIRTIO_NET_F_CTRL_RX', 'VIRTIO_NET_F_CTRL_VLAN', 'VIRTIO_NET_F_GUEST_ANNOUNCE', 'VIRTIO_NET_F_MQ', 'VIRTIO_NET_F_CTRL_MAC_ADDR', 'VIRTIO_NET_F_RSS'],
   },
   'net-offers-rx-extra-without-ctrl-vq': {
     probe: async (c) => { const o = await (await target(c)).d.transport.readDeviceFeatures(); return [(o >> BigInt(F.CTRL_RX_EXTRA)) & 1n, (o >> BigInt(F.CTRL_VQ)) & 1n]; },
@@ -135,7 +159,7 @@ const PROBES: Record<string, Probe> = {
   },
   'net-offers-hash-report-without-ctrl-vq': {
     probe: async (c) => { const o = await (await target(c)).d.transport.readDeviceFeatures(); return [(o >> BigInt(F.HASH_REPORT)) & 1n, (o >> BigInt(F.CTRL_VQ)) & 1n]; },
-    good: [0n, 1n], bad: [1n, 0n],
+    good: [1n, 1n], bad: [1n, 0n],
   },
   'net-tx-drops-unknown-flags': {
     probe: (c) => transmit(c, [], (mac) => makeFrame({ dst: OTHER, src: mac, len: 300, l4: 'udp4' }), { flags: 0x80 }),
@@ -249,6 +273,12 @@ const PROBES: Record<string, Probe> = {
     good: 0, bad: 2,
   },
   'net-duplex-invalid': { probe: async (c) => (await readNetConfig((await up(c, F.SPEED_DUPLEX)).d)).duplex, good: 0, bad: 2 },
+  'net-speed-out-of-range': { probe: async (c) => (await readNetConfig((await up(c, F.SPEED_DUPLEX)).d)).speed >>> 0, good: 10_000, bad: 0x80000000 },
+  'net-rss-key-size-small': { probe: async (c) => (await target(c)).d.transport.readConfig(NET_CONFIG.rss_max_key_size[0], 1), good: 40, bad: 32 },
+  'net-rss-table-length-small': { probe: async (c) => (await target(c)).d.transport.readConfig(NET_CONFIG.rss_max_indirection_table_length[0], 2), good: 128, bad: 64 },
+  'net-rss-indirection-ignored': { probe: rssPairs, good: RSS_GOOD, bad: rssExpected((h) => (h === undefined ? 1 : (h & 127) % 2)) },
+  'net-rss-unclassified-to-receiveq1': { probe: rssPairs, good: RSS_GOOD, bad: rssExpected((h) => (h === undefined ? 0 : RSS_TABLE[h & 127]!)) },
+  'net-rss-hash-ports-swapped': { probe: rssPairs, good: RSS_GOOD, bad: rssExpected((h) => (h === undefined ? 1 : RSS_TABLE[h & 127]!), true) },
   'net-speed-changes-link-up': {
     probe: async (c) => { const u = await up(c, F.SPEED_DUPLEX, F.STATUS); const a = (await readNetConfig(u.d)).speed; return (await readNetConfig(u.d)).speed !== a; },
     control: async (c) => { const u = await up(c, F.SPEED_DUPLEX, F.STATUS); await u.t.wire!.setLink!(false); const a = (await readNetConfig(u.d)).speed; return (await readNetConfig(u.d)).speed !== a; },

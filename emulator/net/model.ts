@@ -19,6 +19,8 @@ import { DEVICE_NEEDS_RESET, DRIVER_OK } from '../../virtio/status.ts';
 import type { ChainContext, DeviceModel, VirtioDevice } from '../device.ts';
 import type { Defects } from '../defects.ts';
 import { DmaError } from '../ram.ts';
+import { encodeHashFields, NET_HDR_HASH_SIZE, VIRTIO_NET_HASH_REPORT } from '../../virtio/net-hash.ts';
+import { NetRss, RSS_MAX_KEY_SIZE, RSS_MAX_TABLE_LENGTH, RSS_SUPPORTED_HASH_TYPES } from './rss.ts';
 
 export const NET_QUEUE_SIZE = 256;
 export const DEFAULT_NET_MAC = new Uint8Array([0x52, 0x54, 0x00, 0xc7, 0x5a, 0x01]);
@@ -29,7 +31,10 @@ export const RX_BACKLOG = 256;
 export const NET_SPEED_MBPS = 10_000;
 /** duplex: 0x00 full per 5.1.4.1 (the layout text says 0x01; both are legal values). */
 export const NET_DUPLEX_FULL = 0x00;
-const NET_CONFIG_SIZE_SPEED_DUPLEX = 20;
+/** Up to supported_hash_types (RSS, HASH_REPORT). */
+const NET_CONFIG_SIZE_RSS = 24;
+/** What the speed defect presents: beyond 0x7fffffff and not 0xffffffff (unknown). */
+const SPEED_OUT_OF_RANGE = 0x80000000;
 /** What the small-mtu defect presents (and enforces): legal, but below the recommended 1280. */
 const SMALL_MTU = 576;
 /** Where the no-MRG_RXBUF split defect cuts a packet into a second buffer. */
@@ -86,6 +91,8 @@ export class NetModel implements DeviceModel {
   /** Merged receive: chains taken from a queue before a frame had enough room. */
   private taken: Chain[][];
   private lock: Promise<unknown> = Promise.resolve();
+  /** Hash types, key and RSS steering (RSS_CONFIG / HASH_CONFIG). */
+  private readonly rss: NetRss;
   /** Moves at every reset, so work deferred by a defect does not touch the next queues. */
   private epoch = 0;
 
@@ -98,6 +105,7 @@ export class NetModel implements DeviceModel {
     this.configMac = this.permanentMac.slice();
     this.backlog = Array.from({ length: this.maxPairs }, () => []);
     this.taken = Array.from({ length: this.maxPairs }, () => []);
+    this.rss = new NetRss(this.maxPairs, defects);
     this.reset();
   }
 
@@ -108,13 +116,14 @@ export class NetModel implements DeviceModel {
   offeredFeatures(): bigint {
     const F = VIRTIO_NET_F;
     let f = [F.CSUM, F.GUEST_CSUM, F.MAC, F.STATUS, F.MRG_RXBUF, F.CTRL_VQ, F.CTRL_RX, F.CTRL_VLAN, F.CTRL_RX_EXTRA, F.GUEST_ANNOUNCE,
-      F.CTRL_MAC_ADDR, F.MQ, F.MTU, F.SPEED_DUPLEX]
+      F.CTRL_MAC_ADDR, F.MQ, F.MTU, F.SPEED_DUPLEX, F.RSS, F.HASH_REPORT]
       .reduce((a, n) => a | bit(n), 0n);
     // Only the hard requirements broken: CTRL_RX_EXTRA (a SHOULD NOT of its own) goes with CTRL_VQ.
-    if (this.defects.on('net-offers-mq-without-ctrl-vq')) f &= ~(bit(F.CTRL_VQ) | bit(F.CTRL_RX_EXTRA));
-    const withoutCtrlVq = bit(F.CTRL_VQ) | bit(F.CTRL_RX) | bit(F.CTRL_VLAN) | bit(F.GUEST_ANNOUNCE) | bit(F.CTRL_MAC_ADDR) | bit(F.MQ);
+    if (this.defects.on('net-offers-mq-without-ctrl-vq')) f &= ~(bit(F.CTRL_VQ) | bit(F.CTRL_RX_EXTRA) | bit(F.HASH_REPORT));
+    const withoutCtrlVq = bit(F.CTRL_VQ) | bit(F.CTRL_RX) | bit(F.CTRL_VLAN) | bit(F.GUEST_ANNOUNCE) | bit(F.CTRL_MAC_ADDR) | bit(F.MQ)
+      | bit(F.RSS) | bit(F.HASH_REPORT);
     if (this.defects.on('net-offers-rx-extra-without-ctrl-vq')) f = (f & ~withoutCtrlVq) | bit(F.CTRL_RX_EXTRA);
-    // The other SHOULD NOT of 5.1.4.1 (HASH_REPORT is never negotiated by the suite).
+    // The other SHOULD NOT of 5.1.4.1.
     if (this.defects.on('net-offers-hash-report-without-ctrl-vq')) f = (f & ~withoutCtrlVq & ~bit(F.CTRL_RX_EXTRA)) | bit(F.HASH_REPORT);
     return f;
   }
@@ -122,8 +131,8 @@ export class NetModel implements DeviceModel {
   private negotiated(n: number): boolean { return hasBit(this.dev?.features ?? 0n, n); }
 
   config(): Uint8Array {
-    // Up to duplex (SPEED_DUPLEX), rounded to 4 bytes; the RSS fields are not offered.
-    const b = new Uint8Array(NET_CONFIG_SIZE_SPEED_DUPLEX);
+    // Up to supported_hash_types (RSS, HASH_REPORT).
+    const b = new Uint8Array(NET_CONFIG_SIZE_RSS);
     const v = new DataView(b.buffer);
     b.set(this.configMac, NET_CONFIG.mac[0]);
     v.setUint16(NET_CONFIG.status[0], (this.linkUp ? VIRTIO_NET_S_LINK_UP : 0) | (this.announcing ? VIRTIO_NET_S_ANNOUNCE : 0), true);
@@ -133,8 +142,11 @@ export class NetModel implements DeviceModel {
     v.setUint16(NET_CONFIG.mtu[0], mtu, true);
     // 10 Gbit/s, full duplex; the speed defect moves it on every configuration access while the link is up.
     if (this.defects.on('net-speed-changes-link-up') && this.linkUp) this.speedDrift += 1;
-    v.setUint32(NET_CONFIG.speed[0], NET_SPEED_MBPS + this.speedDrift, true);
+    v.setUint32(NET_CONFIG.speed[0], this.defects.on('net-speed-out-of-range') ? SPEED_OUT_OF_RANGE : NET_SPEED_MBPS + this.speedDrift, true);
     v.setUint8(NET_CONFIG.duplex[0], this.defects.on('net-duplex-invalid') ? 2 : NET_DUPLEX_FULL);
+    v.setUint8(NET_CONFIG.rss_max_key_size[0], this.defects.on('net-rss-key-size-small') ? 32 : RSS_MAX_KEY_SIZE);
+    v.setUint16(NET_CONFIG.rss_max_indirection_table_length[0], this.defects.on('net-rss-table-length-small') ? 64 : RSS_MAX_TABLE_LENGTH, true);
+    v.setUint32(NET_CONFIG.supported_hash_types[0], RSS_SUPPORTED_HASH_TYPES, true);
     return b;
   }
 
@@ -155,6 +167,7 @@ export class NetModel implements DeviceModel {
     this.announcing = false;
     this.backlog = Array.from({ length: this.maxPairs }, () => []);
     this.taken = Array.from({ length: this.maxPairs }, () => []);
+    this.rss.reset();
     this.epoch++;
   }
 
@@ -213,8 +226,10 @@ export class NetModel implements DeviceModel {
     return anyAddress || sameMac(this.mac, dst) || this.unicast.some((m) => sameMac(m, dst));
   }
 
-  /** Receive queue pair index (0-based): receiveq1 until VQ_PAIRS_SET asks for more. */
-  private steer(_frame: Uint8Array): number {
+  /** Receive queue pair index (0-based): by RSS once RSS_CONFIG set it up, else receiveq1 until VQ_PAIRS_SET asks for more. */
+  private steer(frame: Uint8Array): number {
+    const byRss = this.negotiated(VIRTIO_NET_F.RSS) ? this.rss.steer(frame) : undefined;
+    if (byRss !== undefined) return byRss;
     // The suite's frames have no flows to follow: spread round-robin over the active pairs.
     const n = this.negotiated(VIRTIO_NET_F.MQ) ? Math.min(this.pairs, this.maxPairs) : 1;
     return n <= 1 ? 0 : (this.flow++ % n);
@@ -225,7 +240,9 @@ export class NetModel implements DeviceModel {
   isReceiveQueue(q: number): boolean { return q < 2 * this.maxPairs && q % 2 === 0 && !this.isControlQueue(q); }
 
   private isControlQueue(q: number): boolean {
-    return this.negotiated(VIRTIO_NET_F.CTRL_VQ) && q === controlq(this.negotiated(VIRTIO_NET_F.MQ), this.maxPairs);
+    // With MQ or RSS there are max_virtqueue_pairs pairs before controlq (5.1.2).
+    const pairs = this.negotiated(VIRTIO_NET_F.MQ) || this.negotiated(VIRTIO_NET_F.RSS);
+    return this.negotiated(VIRTIO_NET_F.CTRL_VQ) && q === controlq(pairs, this.maxPairs);
   }
 
   async receiveReady(q?: number): Promise<void> {
@@ -263,7 +280,7 @@ export class NetModel implements DeviceModel {
   /** Put one frame into receive buffers; false when the queue has not enough of them yet. */
   private async deliver(pair: number, ring: DeviceRing, frame: Uint8Array): Promise<boolean> {
     const mrg = this.negotiated(VIRTIO_NET_F.MRG_RXBUF);
-    const total = NET_HDR_SIZE + frame.length;
+    const total = this.hdrSize() + frame.length;
     const hdr = this.rxHeader(frame);
     if (!mrg && !this.defects.on('net-splits-without-mrg-rxbuf')) {
       const chain = await ring.pop();
@@ -275,7 +292,7 @@ export class NetModel implements DeviceModel {
         return true;
       }
       hdr.num_buffers = this.defects.on('net-num-buffers-zero') ? 0 : 1;
-      await ring.writeAt(chain, 0, concat(encodeNetHdr(hdr), frame));
+      await ring.writeAt(chain, 0, concat(this.headerBytes(hdr, frame), frame));
       await ring.push(chain.head, total);
       return true;
     }
@@ -293,7 +310,7 @@ export class NetModel implements DeviceModel {
       room += cap(c);
     }
     // The first cap(c) bytes of each buffer, in order, until the packet is placed.
-    const bytes = concat(encodeNetHdr(hdr), frame);
+    const bytes = concat(this.headerBytes(hdr, frame), frame);
     const used: Array<{ id: number; len: number }> = [];
     let off = 0;
     for (const c of chains) {
@@ -338,6 +355,17 @@ export class NetModel implements DeviceModel {
     }, APART_MS);
   }
 
+  /** The header is 12 bytes, 20 with HASH_REPORT (hash_value, hash_report, padding_reserved) — both directions. */
+  private hdrSize(): number { return this.negotiated(VIRTIO_NET_F.HASH_REPORT) ? NET_HDR_HASH_SIZE : NET_HDR_SIZE; }
+
+  /** A received frame's header; with HASH_REPORT the hash fields follow (REPORT_NONE when no hash was calculated). */
+  private headerBytes(hdr: Parameters<typeof encodeNetHdr>[0], frame: Uint8Array): Uint8Array {
+    const base = encodeNetHdr(hdr);
+    if (!this.negotiated(VIRTIO_NET_F.HASH_REPORT)) return base;
+    const h = this.rss.hash(frame);
+    return concat(base, encodeHashFields({ hash_value: h?.value ?? 0, hash_report: h?.report ?? VIRTIO_NET_HASH_REPORT.NONE, padding_reserved: 0 }));
+  }
+
   private rxHeader(frame: Uint8Array): { flags: number; gso_type: number; num_buffers: number } {
     let flags = 0;
     let gso: number = VIRTIO_NET_HDR_GSO.NONE;
@@ -368,9 +396,9 @@ export class NetModel implements DeviceModel {
 
   private async transmit({ ring, chain }: ChainContext): Promise<number> {
     const all = await ring.readAll(chain);
-    if (all.length < NET_HDR_SIZE) { this.wire.dropped++; return 0; }
+    if (all.length < this.hdrSize()) { this.wire.dropped++; return 0; }
     const hdr = decodeNetHdr(all);
-    let frame = all.slice(NET_HDR_SIZE);
+    let frame = all.slice(this.hdrSize());
     if (hdr.flags & ~KNOWN_TX_FLAGS && this.defects.on('net-tx-drops-unknown-flags')) { this.wire.dropped++; return 0; }
     if (malformedTunnel(hdr.flags, hdr.gso_type) && !this.defects.on('net-tx-accepts-malformed-tunnel')) { this.wire.dropped++; return 0; }
     if (this.defects.on('net-tx-drops-bad-checksum') && !(hdr.flags & VIRTIO_NET_HDR_F.NEEDS_CSUM) && !ipv4HeaderChecksumOk(frame)) {
@@ -447,6 +475,11 @@ export class NetModel implements DeviceModel {
         return VIRTIO_NET_OK;
       }
       case VIRTIO_NET_CTRL.MQ: {
+        // RSS_CONFIG with RSS; HASH_CONFIG with HASH_REPORT when RSS is not there to carry the hash parameters.
+        if (cmd === VIRTIO_NET_CTRL_MQ.RSS_CONFIG) return this.negotiated(F.RSS) && this.rss.rssConfig(data) ? VIRTIO_NET_OK : VIRTIO_NET_ERR;
+        if (cmd === VIRTIO_NET_CTRL_MQ.HASH_CONFIG) {
+          return this.negotiated(F.HASH_REPORT) && !this.negotiated(F.RSS) && this.rss.hashConfig(data) ? VIRTIO_NET_OK : VIRTIO_NET_ERR;
+        }
         if (cmd !== VIRTIO_NET_CTRL_MQ.VQ_PAIRS_SET || !this.negotiated(F.MQ) || data.length < 2) return VIRTIO_NET_ERR;
         const n = data[0]! | (data[1]! << 8);
         if (n < 1 || n > this.maxPairs) return VIRTIO_NET_ERR;

@@ -46,3 +46,18 @@ Feature: Network device configuration layout and feature bits (device requiremen
   Scenario: speed does not change while the link is up
     Given the net driver has initialized the device with "VIRTIO_NET_F_SPEED_DUPLEX, VIRTIO_NET_F_STATUS"
     Then speed reads the same again while the link is up
+
+  @clause:dev/net/device-configuration-layout#dd15f924 @requires:VIRTIO_NET_F_SPEED_DUPLEX
+  Scenario: speed is within 0 to 0x7fffffff or 0xffffffff with VIRTIO_NET_F_SPEED_DUPLEX
+    Given the net driver has initialized the device with "VIRTIO_NET_F_SPEED_DUPLEX"
+    Then speed is at most 0x7fffffff or is 0xffffffff
+
+  @clause:dev/net/device-configuration-layout#bb4b7aff
+  Scenario: rss_max_key_size is at least 40 when VIRTIO_NET_F_RSS or VIRTIO_NET_F_HASH_REPORT is offered
+    When the driver reads the device feature bits
+    Then rss_max_key_size is at least 40 if VIRTIO_NET_F_RSS or VIRTIO_NET_F_HASH_REPORT is offered
+
+  @clause:dev/net/device-configuration-layout#cc9de560 @requires:VIRTIO_NET_F_RSS
+  Scenario: rss_max_indirection_table_length is at least 128 when VIRTIO_NET_F_RSS is offered
+    When the driver reads the device feature bits
+    Then rss_max_indirection_table_length is at least 128

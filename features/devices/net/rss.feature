@@ -1,0 +1,29 @@
+@role:device @device:net
+Feature: Network device receive-side scaling (device requirements, 5.1.9.5.7.3)
+
+  @clause:dev/net/device-operation/control-virtqueue/receive-side-scaling-rss/rss-processing#5a10db43 @requires:VIRTIO_NET_F_RSS @ring:any
+  Scenario: RSS puts each hashed flow on the receiveq its indirection table entry names
+    Given the net driver has initialized the device for RSS with "VIRTIO_NET_F_MAC, VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_RSS"
+    And the driver has posted 24 receive buffers of 2048 bytes
+    When the driver configures RSS with TCPv4 and UDPv4 hashing and a table spreading over every receive queue
+    And the wire brings 16 IPv4 TCP-and-UDP frames of different flows for the device's MAC address
+    Then each frame arrives on the receiveq RSS selects for it
+
+  @clause:dev/net/device-operation/control-virtqueue/receive-side-scaling-rss/rss-processing#5a10db43 @requires:VIRTIO_NET_F_RSS @ring:any
+  Scenario: RSS puts a frame it calculates no hash for on unclassified_queue
+    Given the net driver has initialized the device for RSS with "VIRTIO_NET_F_MAC, VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_RSS"
+    And the driver has posted 24 receive buffers of 2048 bytes
+    When the driver configures RSS with TCPv4 hashing, every table entry receiveq1 and unclassified_queue the last receiveq
+    And the wire brings 4 IPv4 TCP frames of different flows for the device's MAC address
+    And the wire brings 4 IPv4 UDP frames of different flows for the device's MAC address
+    And the wire brings 4 frames that are not IP for the device's MAC address
+    Then each frame arrives on the receiveq RSS selects for it
+
+  @clause:dev/net/device-operation/control-virtqueue/receive-side-scaling-rss/rss-processing#5a10db43 @requires:VIRTIO_NET_F_RSS @requires:VIRTIO_NET_F_HASH_REPORT @ring:any
+  Scenario: With VIRTIO_NET_F_HASH_REPORT each frame reports the hash RSS steered it by
+    Given the net driver has initialized the device for RSS with "VIRTIO_NET_F_MAC, VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_RSS, VIRTIO_NET_F_HASH_REPORT"
+    And the driver has posted 24 receive buffers of 2048 bytes
+    When the driver configures RSS with TCPv4 and UDPv4 hashing and a table spreading over every receive queue
+    And the wire brings 12 IPv4 TCP-and-UDP frames of different flows for the device's MAC address
+    And the wire brings 2 frames that are not IP for the device's MAC address
+    Then each frame reports the hash that selected its receiveq

@@ -1,0 +1,246 @@
+// Network device receive-side scaling and the RSS configuration fields (5.1.4.1, 5.1.9.5.7):
+// the suite configures RSS (key, hash types, indirection table, unclassified_queue), sends
+// flows whose Toeplitz hash it computes itself (virtio/net-hash.ts) and checks each frame
+// arrives on the receiveq the table names (and, with HASH_REPORT, the hash it reports).
+import { Given, Then, When } from '@cucumber/cucumber';
+import type { CtsWorld } from './support/world.ts';
+import { inconclusive, notApplicable } from './support/assert.ts';
+import { drv, expect, featureBits, hex, settle } from './common.steps.ts';
+import { NET_PEER, NET_WIRE_MS, netCtrl, netInject, netQueues, netState } from './net.steps.ts';
+import { ctrlCommand, readNetConfig, takeUsed, type NetQueues } from '../driver/net.ts';
+import { DriverError, type AnyUsedElem } from '../driver/index.ts';
+import { VIRTIO_F, bit, hasBit } from '../virtio/features.ts';
+import { DRIVER_OK } from '../virtio/status.ts';
+import { NET_CONFIG, NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_F, VIRTIO_NET_OK, controlq, receiveq, transmitq } from '../virtio/net.ts';
+import {
+  DEFAULT_RSS_KEY, NET_HDR_HASH_SIZE, RSS_MAX_INDIRECTION_TABLE_LENGTH_MIN, RSS_MAX_KEY_SIZE_MIN, VIRTIO_NET_HASH_TYPE, decodeHashFields,
+  encodeRssConfig, makeFlowFrame, packetHash, parseIp, type Flow, type RssConfig,
+} from '../virtio/net-hash.ts';
+
+const SPEED_MAX = 0x7fffffff, SPEED_UNKNOWN = 0xffffffff;
+const HASH_NAMES = Object.fromEntries(Object.entries(VIRTIO_NET_HASH_TYPE).map(([k, v]) => [k, v])) as Record<string, number>;
+
+interface RssState { config?: RssConfig; frames: Uint8Array[]; hashReport: boolean }
+const states = new WeakMap<CtsWorld, RssState>();
+function R(w: CtsWorld): RssState {
+  let s = states.get(w);
+  if (!s) { s = { frames: [], hashReport: false }; states.set(w, s); }
+  return s;
+}
+
+// ---- configuration fields (5.1.4.1) --------------------------------------------------------
+
+Then('speed is at most 0x7fffffff or is 0xffffffff', async function (this: CtsWorld) {
+  const v = (await readNetConfig(await drv(this))).speed >>> 0;
+  expect(this, v <= SPEED_MAX || v === SPEED_UNKNOWN, 'speed in [0, 0x7fffffff] (Mbit/s) or 0xffffffff (unknown)', `speed ${hex(v)}`);
+});
+
+Then('rss_max_key_size is at least 40 if VIRTIO_NET_F_RSS or VIRTIO_NET_F_HASH_REPORT is offered', async function (this: CtsWorld) {
+  const d = await drv(this);
+  const offered = await d.transport.readDeviceFeatures();
+  const which = [hasBit(offered, VIRTIO_NET_F.RSS) && 'RSS', hasBit(offered, VIRTIO_NET_F.HASH_REPORT) && 'HASH_REPORT'].filter(Boolean).join(' and ');
+  if (!which) notApplicable(`device_feature ${hex(offered)}: neither VIRTIO_NET_F_RSS nor VIRTIO_NET_F_HASH_REPORT offered`);
+  const v = await d.transport.readConfig(NET_CONFIG.rss_max_key_size[0], 1);
+  expect(this, v >= RSS_MAX_KEY_SIZE_MIN, `rss_max_key_size at least ${RSS_MAX_KEY_SIZE_MIN} (${which} offered)`, `rss_max_key_size ${v}`);
+});
+
+Then('rss_max_indirection_table_length is at least 128', async function (this: CtsWorld) {
+  const v = await (await drv(this)).transport.readConfig(NET_CONFIG.rss_max_indirection_table_length[0], 2);
+  expect(this, v >= RSS_MAX_INDIRECTION_TABLE_LENGTH_MIN, `rss_max_indirection_table_length at least ${RSS_MAX_INDIRECTION_TABLE_LENGTH_MIN}`, `rss_max_indirection_table_length ${v}`);
+});
+
+// ---- initialization with RSS ---------------------------------------------------------------
+
+/**
+ * Like driver/net.ts netReady, but with VIRTIO_NET_F_RSS (MQ or not) the device has
+ * max_virtqueue_pairs pairs and controlq after them (5.1.2).
+ */
+async function readyWithRss(w: CtsWorld, features: bigint): Promise<{ queues: NetQueues; accepted: bigint }> {
+  const d = await drv(w);
+  const init = await d.init({ features, stopBefore: 'queues' });
+  if (!init.featuresOk) throw new DriverError('FEATURES_OK refused');
+  const f = init.accepted;
+  const multi = hasBit(f, VIRTIO_NET_F.MQ) || hasBit(f, VIRTIO_NET_F.RSS);
+  const maxPairs = multi ? await d.transport.readConfig(NET_CONFIG.max_virtqueue_pairs[0], 2) : 1;
+  if (maxPairs < 1) throw new DriverError(`max_virtqueue_pairs ${maxPairs} with VIRTIO_NET_F_RSS: no queue layout`);
+  const queues: NetQueues = { rx: [], tx: [], maxPairs };
+  for (let n = 1; n <= maxPairs; n++) {
+    queues.rx.push(await d.setupQueue(receiveq(n)));
+    queues.tx.push(await d.setupQueue(transmitq(n)));
+  }
+  if (hasBit(f, VIRTIO_NET_F.CTRL_VQ)) queues.ctrl = await d.setupQueue(controlq(multi, maxPairs));
+  await d.transport.setStatus((await d.transport.getStatus()) | DRIVER_OK);
+  return { queues, accepted: f };
+}
+
+Given('the net driver has initialized the device for RSS with {string}', async function (this: CtsWorld, names: string) {
+  const d = await drv(this);
+  const want = featureBits(this, names) | bit(VIRTIO_F.VERSION_1);
+  const offered = await d.transport.readDeviceFeatures();
+  if ((offered & want) !== want) notApplicable(`device_feature ${hex(offered)}: not all of ${names} offered`);
+  try {
+    const r = await readyWithRss(this, want);
+    const s = netState(this);
+    s.queues = r.queues;
+    s.accepted = r.accepted;
+    s.rx = r.queues.rx.map(() => []);
+    s.cfg = await readNetConfig(d);
+    R(this).hashReport = hasBit(r.accepted, VIRTIO_NET_F.HASH_REPORT);
+  } catch (e) {
+    if (e instanceof DriverError) inconclusive(`initialization failed: ${e.message}`);
+    throw e;
+  }
+});
+
+// ---- RSS configuration ---------------------------------------------------------------------
+
+function hashTypes(names: string): number {
+  return names.split(/\s+and\s+|,\s*/).reduce((t, n) => {
+    const v = HASH_NAMES[n.trim()];
+    if (v === undefined) throw new Error(`unknown hash type ${n}`);
+    return t | v;
+  }, 0);
+}
+
+/**
+ * Send VIRTIO_NET_CTRL_MQ_RSS_CONFIG: the default key (cut to rss_max_key_size), `types`,
+ * a table of the largest power-of-two length up to 128 the device takes, filled by `entry`.
+ */
+async function configureRss(w: CtsWorld, types: number, entry: (i: number, pairs: number) => number, unclassified: (pairs: number) => number): Promise<void> {
+  const d = await drv(w);
+  const pairs = netQueues(w).rx.length;
+  if (pairs < 2) inconclusive(`max_virtqueue_pairs ${netQueues(w).maxPairs}: RSS steering over several receive queues cannot be observed`);
+  const supported = await d.transport.readConfig(NET_CONFIG.supported_hash_types[0], 4);
+  if ((supported & types) !== types) inconclusive(`supported_hash_types ${hex(supported)} lacks some of ${hex(types)}`);
+  const maxKey = await d.transport.readConfig(NET_CONFIG.rss_max_key_size[0], 1);
+  const maxTable = await d.transport.readConfig(NET_CONFIG.rss_max_indirection_table_length[0], 2);
+  let len = 1;
+  while (len * 2 <= Math.min(maxTable, 128)) len *= 2;
+  if (len < 8) inconclusive(`rss_max_indirection_table_length ${maxTable}: too short a table to spread over`);
+  const config: RssConfig = {
+    hash_types: types, indirection_table_mask: len - 1, unclassified_queue: unclassified(pairs),
+    indirection_table: Array.from({ length: len }, (_, i) => entry(i, pairs)), max_tx_vq: pairs,
+    hash_key: DEFAULT_RSS_KEY.slice(0, Math.min(DEFAULT_RSS_KEY.length, maxKey)),
+  };
+  const r = await ctrlCommand(netCtrl(w), VIRTIO_NET_CTRL.MQ, VIRTIO_NET_CTRL_MQ.RSS_CONFIG, encodeRssConfig(config), { timeoutMs: w.ms(NET_WIRE_MS) });
+  if (r.ack !== VIRTIO_NET_OK) inconclusive(`VIRTIO_NET_CTRL_MQ_RSS_CONFIG (table of ${len}, key of ${config.hash_key.length} bytes, hash_types ${hex(types)}) answered with ack ${hex(r.ack)}`);
+  R(w).config = config;
+  await w.evidence('rss_config', `hash_types ${hex(types)}, ${len} entries, unclassified_queue ${config.unclassified_queue}, key ${config.hash_key.length} bytes`);
+}
+
+When('the driver configures RSS with {} hashing and a table spreading over every receive queue', async function (this: CtsWorld, names: string) {
+  // Runs of four entries per queue: a device spreading by index alone lands elsewhere.
+  await configureRss(this, hashTypes(names), (i, pairs) => (i >> 2) % pairs, (pairs) => pairs - 1);
+});
+
+When('the driver configures RSS with {} hashing, every table entry receiveq1 and unclassified_queue the last receiveq', async function (this: CtsWorld, names: string) {
+  await configureRss(this, hashTypes(names), () => 0, (pairs) => pairs - 1);
+});
+
+// ---- flows ---------------------------------------------------------------------------------
+
+function flows(n: number, proto: 'tcp' | 'udp' | 'mixed'): Flow[] {
+  return Array.from({ length: n }, (_, i) => ({
+    proto: proto === 'mixed' ? (i % 2 ? 'udp' : 'tcp') : proto,
+    src: parseIp(`198.51.100.${10 + i}`), dst: parseIp('192.0.2.1'), sport: 20000 + 97 * i, dport: i % 3 ? 443 : 53,
+  }));
+}
+
+async function injectAll(w: CtsWorld, frames: Uint8Array[]): Promise<void> {
+  const mac = netState(w).cfg!.mac;
+  for (const f of frames) {
+    f.set(mac, 0);
+    R(w).frames.push(f);
+    await netInject(w, f);
+  }
+}
+
+When('the wire brings {int} IPv4 {word} frames of different flows for the device\'s MAC address', async function (this: CtsWorld, n: number, proto: string) {
+  const p = proto === 'TCP' ? 'tcp' : proto === 'UDP' ? 'udp' : 'mixed';
+  await injectAll(this, flows(n, p).map((flow) => makeFlowFrame({ dstMac: new Uint8Array(6), srcMac: NET_PEER, flow, len: 200 })));
+});
+
+When('the wire brings {int} frames that are not IP for the device\'s MAC address', async function (this: CtsWorld, n: number) {
+  await injectAll(this, Array.from({ length: n }, (_, i) => {
+    const f = new Uint8Array(120);
+    f.set(NET_PEER, 6);
+    f[12] = 0x88; f[13] = 0xb5; // IEEE local experimental ethertype
+    for (let j = 14; j < f.length; j++) f[j] = (j + 31 * i) & 0xff;
+    return f;
+  }));
+});
+
+// ---- what arrived where --------------------------------------------------------------------
+
+interface Arrival { queue: number; frame: Uint8Array; hdr: Uint8Array }
+
+/** Every used receive buffer, as (receiveq index, frame, header). One buffer per packet (no MRG_RXBUF). */
+async function arrivals(w: CtsWorld): Promise<Arrival[]> {
+  await settle(w);
+  const s = netState(w);
+  const hdrLen = R(w).hashReport ? NET_HDR_HASH_SIZE : NET_HDR_SIZE;
+  const out: Arrival[] = [];
+  for (const [q, vq] of netQueues(w).rx.entries()) {
+    const used: AnyUsedElem[] = await takeUsed(vq);
+    for (const e of used) {
+      const b = s.rx[q]!.find((x) => x.id === e.id);
+      if (!b) throw new DriverError(`receiveq${q + 1}: used id ${e.id} is not a posted buffer`);
+      const bytes = await vq.mem.read(b.addr, Math.min(e.len, b.len));
+      out.push({ queue: q, hdr: bytes.slice(0, hdrLen), frame: bytes.slice(hdrLen) });
+    }
+  }
+  return out;
+}
+
+const same = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/** The queue RSS must pick for `f` (index into rx), and the hash it calculates, if any. */
+function expected(c: RssConfig, f: Uint8Array): { queue: number; hash?: { value: number; report: number } } {
+  const hash = packetHash(f, c.hash_types, c.hash_key);
+  if (!hash) return { queue: c.unclassified_queue };
+  return { queue: c.indirection_table[hash.value & c.indirection_table_mask]!, hash };
+}
+
+Then('each frame arrives on the receiveq RSS selects for it', async function (this: CtsWorld) {
+  const r = R(this);
+  const c = r.config!;
+  const got = await arrivals(this);
+  const wrong: string[] = [];
+  let missing = 0;
+  for (const [i, f] of r.frames.entries()) {
+    const a = got.find((x) => same(x.frame, f));
+    if (!a) { missing++; continue; }
+    const e = expected(c, f);
+    if (a.queue !== e.queue) {
+      wrong.push(`frame ${i} (${e.hash ? `hash ${hex(e.hash.value)}, entry ${e.hash.value & c.indirection_table_mask}` : 'no hash'}): receiveq${a.queue + 1}, expected receiveq${e.queue + 1}`);
+    }
+  }
+  if (missing === r.frames.length) inconclusive(`none of the ${r.frames.length} frames was received`);
+  await this.evidence('per receiveq', netQueues(this).rx.map((_, q) => `receiveq${q + 1}: ${got.filter((x) => x.queue === q).length}`).join(', '));
+  expect(this, wrong.length === 0, `each of ${r.frames.length - missing} received frames on receiveq(indirection_table[hash & ${c.indirection_table_mask}] + 1), or unclassified_queue + 1 without a hash`,
+    `${wrong.length} on another queue: ${wrong.slice(0, 4).join('; ')}${wrong.length > 4 ? '; …' : ''}`);
+  if (missing) inconclusive(`${missing} of ${r.frames.length} frames were not received; the received ones went where RSS selects`);
+});
+
+Then('each frame reports the hash that selected its receiveq', async function (this: CtsWorld) {
+  const r = R(this);
+  const c = r.config!;
+  if (!r.hashReport) throw new Error('VIRTIO_NET_F_HASH_REPORT was not negotiated');
+  const got = await arrivals(this);
+  const wrong: string[] = [];
+  let seen = 0;
+  for (const [i, f] of r.frames.entries()) {
+    const a = got.find((x) => same(x.frame, f));
+    if (!a) continue;
+    seen++;
+    const e = expected(c, f);
+    const h = decodeHashFields(a.hdr);
+    const want = e.hash ?? { value: h.hash_value, report: 0 };
+    if (h.hash_report !== want.report || h.hash_value !== want.value || a.queue !== e.queue) {
+      wrong.push(`frame ${i}: hash_report ${h.hash_report}, hash_value ${hex(h.hash_value)} on receiveq${a.queue + 1}; expected ${want.report}, ${hex(want.value)} on receiveq${e.queue + 1}`);
+    }
+  }
+  if (seen === 0) inconclusive(`none of the ${r.frames.length} frames was received`);
+  expect(this, wrong.length === 0, `each frame's hash_report/hash_value those of its flow (5.1.9.4.3) and the frame on the receiveq its table entry names`,
+    `${wrong.length} of ${seen} differ: ${wrong.slice(0, 3).join('; ')}${wrong.length > 3 ? '; …' : ''}`);
+});
