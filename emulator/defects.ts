@@ -272,9 +272,9 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'writes the reserved value 0x3 into the device event suppression flags' },
   { name: 'packed-event-desc-without-event-idx', clause: CLAUSE.usedFlags01, devices: BOTH, rings: PACKED,
     summary: 'without EVENT_IDX, writes RING_EVENT_FLAGS_DESC into the device event suppression flags' },
-  // Seen where the device's processing leaves a stream in its order (console port output).
+  // Seen where the device's processing leaves a stream in its order (console port output, net wire).
   // Not with IN_ORDER: there the order taken is the order used, the IN_ORDER clause's business.
-  { name: 'packed-starts-out-of-ring-order', clause: CLAUSE.packedProcessingOrder, devices: ['console'], rings: PACKED,
+  { name: 'packed-starts-out-of-ring-order', clause: CLAUSE.packedProcessingOrder, devices: ['console', 'net'], rings: PACKED,
     summary: 'of two lists available one after the other, processes the second before the first' },
   // Only NEXT-linked lists (not indirect tables); the driver places a list's later buffers at lower addresses to see it.
   { name: 'packed-list-in-address-order', clause: CLAUSE.packedListOrder, devices: BLK, rings: PACKED,
