@@ -170,3 +170,40 @@ export async function ctrlCommand(vq: Virtqueue, cls: number, cmd: number, data:
   const ack = (await mem.read(ackAddr, 1))[0]!;
   return { ack, ackWritten: ack !== CANARY, usedLen: e.len };
 }
+
+export interface CtrlResultWithData extends CtrlResult {
+  /** The command-specific-result buffer as it reads after the command (canary 0xa5 where unwritten). */
+  result: Uint8Array;
+}
+
+/**
+ * A control command whose answer has a command-specific-result (STATS, NOTF_COAL VQ_GET):
+ * ack and a `resultLen`-byte result buffer, both device-writable, the result canary-filled.
+ */
+export async function ctrlCommandResult(vq: Virtqueue, cls: number, cmd: number, data: Uint8Array | Uint8Array[], resultLen: number, o: { timeoutMs?: number } = {}): Promise<CtrlResultWithData> {
+  const mem = vq.mem;
+  const CANARY = 0xa5;
+  const parts = (Array.isArray(data) ? data : [data]).filter((x) => x.length > 0);
+  const head = await mem.alloc(2);
+  await mem.write(head, new Uint8Array([cls, cmd]));
+  const bufs = [{ addr: head, len: 2, write: false }];
+  for (const p of parts) {
+    const a = await mem.alloc(p.length);
+    await mem.write(a, p);
+    bufs.push({ addr: a, len: p.length, write: false });
+  }
+  const ackAddr = await mem.alloc(1);
+  await mem.write(ackAddr, new Uint8Array([CANARY]));
+  bufs.push({ addr: ackAddr, len: 1, write: true });
+  const resAddr = resultLen > 0 ? await mem.alloc(resultLen, 8) : 0;
+  if (resultLen > 0) {
+    await mem.write(resAddr, new Uint8Array(resultLen).fill(CANARY));
+    bufs.push({ addr: resAddr, len: resultLen, write: true });
+  }
+  await addBuffers(vq, bufs);
+  await vq.kick();
+  const e = await vq.waitUsed(o.timeoutMs ?? TIMEOUT.used, { validate: true });
+  const ack = (await mem.read(ackAddr, 1))[0]!;
+  const result = resultLen > 0 ? await mem.read(resAddr, resultLen) : new Uint8Array(0);
+  return { ack, ackWritten: ack !== CANARY, usedLen: e.len, result };
+}

@@ -6,12 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { createReferenceTarget, type ReferenceTarget } from '../../adapters/reference/index.ts';
 import { openDriver, type Driver } from '../../driver/index.ts';
 import {
-  ctrlCommand, netReady, postRxBuffers, readNetConfig, readRxPacket, sendFrame, takeUsed, type NetQueues, type RxBuffer,
+  ctrlCommand, ctrlCommandResult, netReady, postRxBuffers, readNetConfig, readRxPacket, sendFrame, takeUsed, type NetQueues, type RxBuffer,
 } from '../../driver/net.ts';
 import { VIRTIO_F, bit, missingPrerequisites } from '../../virtio/features.ts';
 import {
   NET_CONFIG, NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_VLAN,
   VIRTIO_NET_F, BROADCAST_MAC, encodeMacTable, makeFrame, parseMac, vlanTag,
+} from '../../virtio/net.ts';
+import {
+  VIRTIO_NET_CTRL_NOTF_COAL, VIRTIO_NET_CTRL_STATS, VIRTIO_NET_STATS_TYPE, decodeCoal, encodeCoal, encodeCoalVq, encodeStatsRequest, statsBit,
 } from '../../virtio/net.ts';
 import { DEFECTS } from '../defects.ts';
 import { DEFAULT_RSS_KEY, VIRTIO_NET_HASH_TYPE, encodeRssConfig, makeFlowFrame, packetHash, parseIp, type Flow } from '../../virtio/net-hash.ts';
@@ -119,6 +122,29 @@ const rssExpected = (pick: (h: number | undefined) => number, swap = false): num
   return pick(packetHash(f, VIRTIO_NET_HASH_TYPE.TCPv4, DEFAULT_RSS_KEY)?.value);
 });
 const RSS_GOOD = rssExpected((h) => (h === undefined ? 1 : RSS_TABLE[h & 127]!));
+
+/** VIRTIO_NET_CTRL_STATS_GET for `entries` with a `room`-byte result: ack, used len, result bytes. */
+async function statsGet(c: Ctx, entries: Array<[number, keyof typeof VIRTIO_NET_STATS_TYPE]>, room = 256) {
+  const u = await up(c, F.CTRL_VQ, F.DEVICE_STATS);
+  const req = encodeStatsRequest(entries.map(([vq, t]) => ({ vq_index: vq, types: statsBit(VIRTIO_NET_STATS_TYPE[t]) })));
+  const r = await ctrlCommandResult(u.q.ctrl!, VIRTIO_NET_CTRL.STATS, VIRTIO_NET_CTRL_STATS.GET, req, room);
+  const v = new DataView(r.result.buffer, r.result.byteOffset);
+  return { ack: r.ack, usedLen: r.usedLen, result: r.result, vq: v.getUint16(2, true), size: v.getUint16(6, true) };
+}
+
+/** One NOTF_COAL command (VQ_GET: the coal it answered) after `before` commands. */
+async function coal(c: Ctx, cmd: number, data: Uint8Array, o: { before?: Array<[number, Uint8Array]>; resetBefore?: boolean } = {}) {
+  const bits = [F.CTRL_VQ, F.NOTF_COAL, F.VQ_NOTF_COAL];
+  let u = await up(c, ...bits);
+  for (const [b, d] of o.before ?? []) expect((await ctrlCommand(u.q.ctrl!, VIRTIO_NET_CTRL.NOTF_COAL, b, d)).ack).toBe(0);
+  if (o.resetBefore) u = { ...u, q: (await netReady(u.d, { features: feats(...bits) })).queues };
+  if (cmd === VIRTIO_NET_CTRL_NOTF_COAL.VQ_GET) {
+    const r = await ctrlCommandResult(u.q.ctrl!, VIRTIO_NET_CTRL.NOTF_COAL, cmd, data, 8);
+    return { ack: r.ack, coal: r.ack === 0 ? decodeCoal(r.result) : undefined };
+  }
+  return { ack: (await ctrlCommand(u.q.ctrl!, VIRTIO_NET_CTRL.NOTF_COAL, cmd, data)).ack };
+}
+const BIG = { max_packets: 1_000_000, max_usecs: 10 }, SMALL = { max_packets: 16, max_usecs: 10 };
 
 interface Probe { probe: (c: Ctx) => Promise<unknown>; control?: (c: Ctx) => Promise<unknown>; good: unknown; bad: unknown; ring?: 'packed' }
 
@@ -311,6 +337,59 @@ const PROBES: Record<string, Probe> = {
     probe: async (c) => { const r = await receive(c, [F.MRG_RXBUF], Array(8).fill(256), 1500); return [r.lens.length, r.hdr.num_buffers]; },
     control: async (c) => { const r = await receive(c, [F.MRG_RXBUF], Array(8).fill(256), 200); return [r.lens.length, r.hdr.num_buffers]; },
     good: [6, 6], bad: [1, 6],
+  },
+  'net-stats-caps-incomplete': {
+    probe: async (c) => {
+      const u = await up(c, F.CTRL_VQ, F.DEVICE_STATS);
+      const r = await ctrlCommandResult(u.q.ctrl!, VIRTIO_NET_CTRL.STATS, VIRTIO_NET_CTRL_STATS.QUERY, [], 8);
+      return (new DataView(r.result.buffer, r.result.byteOffset).getBigUint64(0, true) >> 32n) & 1n;
+    },
+    good: 1n, bad: 0n,
+  },
+  'net-stats-get-unchecked': {
+    probe: async (c) => (await statsGet(c, [[0, 'TX_BASIC']])).ack,
+    control: async (c) => (await statsGet(c, [[0, 'RX_BASIC']])).ack,
+    good: 1, bad: 0,
+  },
+  'net-stats-partial-get': {
+    probe: async (c) => (await statsGet(c, [[0, 'RX_BASIC'], [0, 'TX_BASIC']])).ack,
+    control: async (c) => (await statsGet(c, [[0, 'TX_BASIC']])).ack,
+    good: 1, bad: 0,
+  },
+  'net-stats-size-without-hdr': { probe: async (c) => (await statsGet(c, [[0, 'RX_BASIC']])).size, good: 56, bad: 48 },
+  'net-stats-reply-vq-index-zero': {
+    probe: async (c) => (await statsGet(c, [[1, 'TX_BASIC']])).vq,
+    control: async (c) => (await statsGet(c, [[0, 'RX_BASIC']])).vq,
+    good: 1, bad: 0,
+  },
+  'net-stats-fills-result': {
+    probe: async (c) => { const r = await statsGet(c, [[0, 'RX_BASIC']], 128); return [r.usedLen, r.result[56]]; },
+    good: [57, 0xa5], bad: [129, 0],
+  },
+  'net-coal-reserved-rejected': {
+    probe: async (c) => (await coal(c, VIRTIO_NET_CTRL_NOTF_COAL.VQ_SET, encodeCoalVq(0, 1, SMALL))).ack,
+    control: async (c) => (await coal(c, VIRTIO_NET_CTRL_NOTF_COAL.VQ_SET, encodeCoalVq(0, 0, SMALL))).ack,
+    good: 0, bad: 1,
+  },
+  'net-coal-set-clamps': {
+    probe: async (c) => (await coal(c, VIRTIO_NET_CTRL_NOTF_COAL.RX_SET, encodeCoal(BIG))).ack,
+    control: async (c) => (await coal(c, VIRTIO_NET_CTRL_NOTF_COAL.RX_SET, encodeCoal(SMALL))).ack,
+    good: 1, bad: 0,
+  },
+  'net-coal-vq-set-clamps': {
+    probe: async (c) => (await coal(c, VIRTIO_NET_CTRL_NOTF_COAL.VQ_SET, encodeCoalVq(0, 0, BIG))).ack,
+    control: async (c) => (await coal(c, VIRTIO_NET_CTRL_NOTF_COAL.VQ_SET, encodeCoalVq(0, 0, SMALL))).ack,
+    good: 1, bad: 0,
+  },
+  'net-coal-vq-any-index': {
+    probe: async (c) => (await coal(c, VIRTIO_NET_CTRL_NOTF_COAL.VQ_GET, encodeCoalVq(2, 0))).ack,
+    control: async (c) => (await coal(c, VIRTIO_NET_CTRL_NOTF_COAL.VQ_GET, encodeCoalVq(0, 0))).ack,
+    good: 1, bad: 0,
+  },
+  'net-coal-kept-after-reset': {
+    probe: async (c) => (await coal(c, VIRTIO_NET_CTRL_NOTF_COAL.VQ_GET, encodeCoalVq(0, 0), { before: [[VIRTIO_NET_CTRL_NOTF_COAL.VQ_SET, encodeCoalVq(0, 0, SMALL)]], resetBefore: true })).coal,
+    control: async (c) => (await coal(c, VIRTIO_NET_CTRL_NOTF_COAL.VQ_GET, encodeCoalVq(0, 0))).coal,
+    good: { max_packets: 0, max_usecs: 0 }, bad: SMALL,
   },
   'packed-multi-buffer-first-early': {
     ring: 'packed',

@@ -9,7 +9,7 @@ import { bit, hasBit } from '../../virtio/features.ts';
 import { DEVICE_ID } from '../../virtio/ids.ts';
 import {
   ETH_HLEN, NET_CONFIG, NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_CTRL_MAC, VIRTIO_NET_CTRL_MQ,
-  VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_S_ANNOUNCE, vlanOf,
+  VIRTIO_NET_CTRL_RX, VIRTIO_NET_CTRL_STATS, VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_S_ANNOUNCE, vlanOf,
   VIRTIO_NET_ERR, VIRTIO_NET_F, VIRTIO_NET_HDR_F, VIRTIO_NET_HDR_GSO, VIRTIO_NET_OK, VIRTIO_NET_S_LINK_UP, controlq, decodeMacTables,
   decodeNetHdr, encodeNetHdr, frameL4, isBroadcast, isMulticast, sameMac, IPPROTO_TCP, IPPROTO_UDP,
 } from '../../virtio/net.ts';
@@ -19,6 +19,8 @@ import { DEVICE_NEEDS_RESET, DRIVER_OK } from '../../virtio/status.ts';
 import type { ChainContext, DeviceModel, VirtioDevice } from '../device.ts';
 import type { Defects } from '../defects.ts';
 import { DmaError } from '../ram.ts';
+import { NetStats } from './stats.ts';
+import { NetCoalescing } from './coalescing.ts';
 import { encodeHashFields, NET_HDR_HASH_SIZE, VIRTIO_NET_HASH_REPORT } from '../../virtio/net-hash.ts';
 import { NetRss, RSS_MAX_KEY_SIZE, RSS_MAX_TABLE_LENGTH, RSS_SUPPORTED_HASH_TYPES } from './rss.ts';
 
@@ -95,6 +97,10 @@ export class NetModel implements DeviceModel {
   private readonly rss: NetRss;
   /** Moves at every reset, so work deferred by a defect does not touch the next queues. */
   private epoch = 0;
+  /** DEVICE_STATS counters and replies (stats.ts). */
+  readonly stats: NetStats;
+  /** NOTF_COAL / VQ_NOTF_COAL parameters (coalescing.ts). */
+  readonly coal: NetCoalescing;
 
   constructor(o: NetModelOptions, private readonly defects: Defects) {
     this.maxPairs = o.maxPairs ?? DEFAULT_NET_PAIRS;
@@ -106,6 +112,8 @@ export class NetModel implements DeviceModel {
     this.backlog = Array.from({ length: this.maxPairs }, () => []);
     this.taken = Array.from({ length: this.maxPairs }, () => []);
     this.rss = new NetRss(this.maxPairs, defects);
+    this.stats = new NetStats(defects);
+    this.coal = new NetCoalescing(defects);
     this.reset();
   }
 
@@ -125,6 +133,8 @@ export class NetModel implements DeviceModel {
     if (this.defects.on('net-offers-rx-extra-without-ctrl-vq')) f = (f & ~withoutCtrlVq) | bit(F.CTRL_RX_EXTRA);
     // The other SHOULD NOT of 5.1.4.1.
     if (this.defects.on('net-offers-hash-report-without-ctrl-vq')) f = (f & ~withoutCtrlVq & ~bit(F.CTRL_RX_EXTRA)) | bit(F.HASH_REPORT);
+    // Statistics and coalescing are control commands: only with CTRL_VQ.
+    if (hasBit(f, F.CTRL_VQ)) f |= bit(F.DEVICE_STATS) | bit(F.NOTF_COAL) | bit(F.VQ_NOTF_COAL);
     return f;
   }
 
@@ -169,6 +179,8 @@ export class NetModel implements DeviceModel {
     this.taken = Array.from({ length: this.maxPairs }, () => []);
     this.rss.reset();
     this.epoch++;
+    this.stats?.reset();
+    this.coal?.reset();
   }
 
   // --- the wire ------------------------------------------------------------------------
@@ -181,7 +193,7 @@ export class NetModel implements DeviceModel {
     const pair = this.steer(frame);
     const q = this.backlog[pair]!;
     q.push(frame.slice());
-    if (q.length > RX_BACKLOG) { q.shift(); this.wire.dropped++; }
+    if (q.length > RX_BACKLOG) { q.shift(); this.wire.dropped++; this.rxCount(pair, 'rx_drops'); this.rxCount(pair, 'rx_drop_overruns'); }
     await this.drain(pair);
   }
 
@@ -247,6 +259,7 @@ export class NetModel implements DeviceModel {
 
   async receiveReady(q?: number): Promise<void> {
     if (q === undefined) { for (let p = 0; p < this.maxPairs; p++) await this.drain(p); return; }
+    this.rxCount(q / 2, 'rx_notifications');
     await this.drain(q / 2);
   }
 
@@ -261,11 +274,14 @@ export class NetModel implements DeviceModel {
         const ring = qs.ring;
         try {
           const oldUsed = ring.usedIdx;
+          const dropped = this.wire.dropped;
           const done = await this.deliver(pair, ring, this.backlog[pair]![0]!);
           if (!done) return;
-          this.backlog[pair]!.shift();
+          const frame = this.backlog[pair]!.shift()!;
+          if (this.wire.dropped !== dropped) this.rxCount(pair, 'rx_drops');
+          else { this.rxCount(pair, 'rx_packets'); this.rxCount(pair, 'rx_bytes', frame.length); }
           await ring.suppressNotifications(false);
-          if (ring.usedIdx !== oldUsed && await ring.shouldNotify(oldUsed)) dev.irq.queue(2 * pair);
+          if (ring.usedIdx !== oldUsed && await ring.shouldNotify(oldUsed)) { dev.irq.queue(2 * pair); this.rxCount(pair, 'rx_interrupts'); }
         } catch (e) {
           if (e instanceof RingError || e instanceof DmaError) { dev.needsReset(e.message); return; }
           throw e;
@@ -390,7 +406,13 @@ export class NetModel implements DeviceModel {
 
   async process(q: number, ctx: ChainContext): Promise<number> {
     if (this.isControlQueue(q)) return this.control(ctx);
-    if (q < 2 * this.maxPairs && q % 2 === 1) return this.transmit(ctx);
+    if (q < 2 * this.maxPairs && q % 2 === 1) {
+      const sent = this.wire.sent.length, dropped = this.wire.dropped;
+      const len = await this.transmit(ctx);
+      for (const f of this.wire.sent.slice(sent)) { this.stats.add('TX_BASIC', q, 'tx_packets'); this.stats.add('TX_BASIC', q, 'tx_bytes', f.length); }
+      if (this.wire.dropped > dropped) this.stats.add('TX_BASIC', q, 'tx_drops', this.wire.dropped - dropped);
+      return len;
+    }
     throw new RingError(`net: buffers on queue ${q}, which is neither a transmitq nor the controlq`);
   }
 
@@ -417,11 +439,47 @@ export class NetModel implements DeviceModel {
   private async control({ ring, chain }: ChainContext): Promise<number> {
     if (chain.writableLen < 1) throw new RingError('net control command without room for the ack byte');
     const cmd = await ring.readAll(chain);
-    let ack = VIRTIO_NET_ERR;
-    if (cmd.length >= 2) ack = this.command(cmd[0]!, cmd[1]!, cmd.subarray(2));
-    await ring.writeAt(chain, 0, new Uint8Array([ack]));
-    return 1;
+    const cvq = controlq(this.negotiated(VIRTIO_NET_F.MQ) || this.negotiated(VIRTIO_NET_F.RSS), this.maxPairs);
+    // command_num and ok_num include the command being answered (a STATS_GET of CVQ sees itself).
+    this.stats.add('CVQ', cvq, 'command_num');
+    this.stats.add('CVQ', cvq, 'ok_num');
+    let r: { ack: number; result?: Uint8Array } = { ack: VIRTIO_NET_ERR };
+    if (cmd.length >= 2) r = this.commandWithResult(cmd[0]!, cmd[1]!, cmd.subarray(2), chain.writableLen - 1);
+    if (r.ack !== VIRTIO_NET_OK) this.stats.add('CVQ', cvq, 'ok_num', (1n << 64n) - 1n); // that is, minus one
+    await ring.writeAt(chain, 0, new Uint8Array([r.ack]));
+    // command-specific-result follows ack (5.1.9.5): no more than the driver gave room for.
+    const result = (r.result ?? new Uint8Array(0)).subarray(0, chain.writableLen - 1);
+    if (result.length) await ring.writeAt(chain, 1, result);
+    return 1 + result.length;
   }
+
+  /** Commands that answer with a command-specific-result (STATS, NOTF_COAL), then the rest. */
+  private commandWithResult(cls: number, cmd: number, data: Uint8Array, room: number): { ack: number; result?: Uint8Array } {
+    const features = this.dev?.features ?? 0n;
+    if (cls === VIRTIO_NET_CTRL.STATS) {
+      if (!this.negotiated(VIRTIO_NET_F.DEVICE_STATS)) return { ack: VIRTIO_NET_ERR };
+      if (cmd === VIRTIO_NET_CTRL_STATS.QUERY) return this.stats.query();
+      if (cmd === VIRTIO_NET_CTRL_STATS.GET) return this.stats.get(data, { kind: (vq) => this.queueKind(vq), features }, room);
+      return { ack: VIRTIO_NET_ERR };
+    }
+    if (cls === VIRTIO_NET_CTRL.NOTF_COAL) {
+      const enabled = (vq: number) => (this.dev?.queues[vq]?.enabled ? this.queueKind(vq) : undefined);
+      const all = (k: 'rx' | 'tx') => Array.from({ length: 2 * this.maxPairs + 1 }, (_, i) => i).filter((i) => this.queueKind(i) === k);
+      return this.coal.command(cmd, data, { kind: enabled, queues: all, features });
+    }
+    return { ack: this.command(cls, cmd, data) };
+  }
+
+  /** A virtqueue's kind under the negotiated layout (5.1.2); undefined beyond it. */
+  private queueKind(vq: number): 'rx' | 'tx' | 'ctrl' | undefined {
+    const multi = this.negotiated(VIRTIO_NET_F.MQ) || this.negotiated(VIRTIO_NET_F.RSS);
+    const pairs = multi ? this.maxPairs : 1;
+    if (vq < 2 * pairs) return vq % 2 === 0 ? 'rx' : 'tx';
+    if (this.negotiated(VIRTIO_NET_F.CTRL_VQ) && vq === controlq(multi, this.maxPairs)) return 'ctrl';
+    return undefined;
+  }
+
+  private rxCount(pair: number, counter: string, n = 1): void { this.stats.add('RX_BASIC', 2 * pair, counter, n); }
 
   private command(cls: number, cmd: number, data: Uint8Array): number {
     // A table staged by the late-table defect takes effect only with the next command.
