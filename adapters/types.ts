@@ -2,6 +2,8 @@
 // abstractions"). All operations are async: the same driver code runs in-process
 // (reference emulator) and over a socket (QEMU qtest, vhost-user).
 
+import type { WireOffload } from '../virtio/net.ts';
+
 export type Width = 1 | 2 | 4;
 
 /** A PCI function address on the bus. */
@@ -86,6 +88,12 @@ export interface ConsoleHostSide {
 export interface NetWire {
   /** A frame arrives from the network (the device filters, steers and delivers it). */
   inject(frame: Uint8Array): Promise<void>;
+  /**
+   * A frame arrives with host offload metadata (a partial checksum, a TCP packet to segment),
+   * as a backend with a vnet header hands it over; only where the target can carry it (a
+   * target that cannot lacks the method, so nothing is silently lost).
+   */
+  injectOffloaded?(frame: Uint8Array, offload: WireOffload): Promise<void>;
   /** Frames the driver transmitted since the last call (what has arrived so far). */
   sent(): Uint8Array[];
   /** Link up or down (VIRTIO_NET_S_LINK_UP), where the target can change it. */

@@ -155,6 +155,10 @@ export const CLAUSE = {
   netNoMulti: 'dev/net/device-operation/control-virtqueue/packet-receive-filtering#5817ceb2',
   netNoUni: 'dev/net/device-operation/control-virtqueue/packet-receive-filtering#3822baab',
   netNoBcast: 'dev/net/device-operation/control-virtqueue/packet-receive-filtering#056bfe7f',
+  netSpeedRange: 'dev/net/device-configuration-layout#dd15f924',
+  netRssKeySize: 'dev/net/device-configuration-layout#bb4b7aff',
+  netRssTableLength: 'dev/net/device-configuration-layout#cc9de560',
+  netRssSteering: 'dev/net/device-operation/control-virtqueue/receive-side-scaling-rss/rss-processing#5a10db43',
   netMrgTogether: 'dev/net/device-operation/processing-of-incoming-packets#50ccf054',
   netStatsQuery: 'dev/net/device-operation/control-virtqueue/device-statistics#97b64d05',
   netStatsIncorrect: 'dev/net/device-operation/control-virtqueue/device-statistics#541a86fe',
@@ -167,10 +171,14 @@ export const CLAUSE = {
   netCoalVqSetErr: 'dev/net/device-operation/control-virtqueue/notifications-coalescing#cb4772df',
   netCoalVqIndex: 'dev/net/device-operation/control-virtqueue/notifications-coalescing#65cabacb',
   netCoalReset: 'dev/net/device-operation/control-virtqueue/notifications-coalescing#4580e68e',
-  netSpeedRange: 'dev/net/device-configuration-layout#dd15f924',
-  netRssKeySize: 'dev/net/device-configuration-layout#bb4b7aff',
-  netRssTableLength: 'dev/net/device-configuration-layout#cc9de560',
-  netRssSteering: 'dev/net/device-operation/control-virtqueue/receive-side-scaling-rss/rss-processing#5a10db43',
+  // Checksum and segmentation offloads (emulator/net/offload.ts).
+  netRxCsumValidated: 'dev/net/device-operation/processing-of-incoming-packets#f6733a23',
+  netRxCsumPseudo: 'dev/net/device-operation/processing-of-incoming-packets#346f9fcb',
+  netRxCsumStartOffset: 'dev/net/device-operation/processing-of-incoming-packets#af28a6e2',
+  netRxGsoNeedsCsum: 'dev/net/device-operation/processing-of-incoming-packets#cfe3334a',
+  netRxGsoEcn: 'dev/net/device-operation/processing-of-incoming-packets#cd1d69b3',
+  netRxGsoHdrLen: 'dev/net/device-operation/processing-of-incoming-packets#0bf50cf6',
+  netTxHdrLenHint: 'dev/net/device-operation/packet-transmission#1a33c732',
 } as const;
 
 const BOTH: DefectDevice[] = ['entropy', 'blk'];
@@ -497,6 +505,24 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'with RSS configured, puts packets it calculates no hash for on receiveq1 instead of unclassified_queue' },
   { name: 'net-rss-hash-ports-swapped', clause: CLAUSE.netRssSteering, devices: NET,
     summary: 'calculates the TCP/UDP hash with the destination port before the source port (steering and hash_value follow it)' },
+  // --- net offloads (emulator/net/offload.ts) ---------------------------------------------
+  { name: 'net-rx-needs-csum-unvalidated', clause: CLAUSE.netRxCsumValidated, devices: NET,
+    summary: 'with VIRTIO_NET_F_GUEST_CSUM, passes a host\'s partial checksum on with NEEDS_CSUM although the IPv4 header checksum before it is wrong' },
+  // The driver's completion then lacks the pseudo header, so csum_start/csum_offset no longer give a right checksum either.
+  { name: 'net-rx-csum-field-zeroed', clause: CLAUSE.netRxCsumPseudo, devices: NET, alsoBreaks: [CLAUSE.netRxCsumStartOffset],
+    summary: 'with NEEDS_CSUM, leaves 0 in the received packet\'s checksum field instead of the pseudo-header sum' },
+  { name: 'net-rx-csum-offset-wrong', clause: CLAUSE.netRxCsumStartOffset, devices: NET,
+    summary: 'with NEEDS_CSUM, reports csum_offset 6 (UDP\'s) for TCP packets too' },
+  { name: 'net-rx-gso-without-needs-csum', clause: CLAUSE.netRxGsoNeedsCsum, devices: NET,
+    summary: 'with VIRTIO_NET_F_GUEST_TSO4/TSO6, delivers GSO packets with flags 0 (no NEEDS_CSUM)' },
+  { name: 'net-rx-gso-ecn-ignored', clause: CLAUSE.netRxGsoEcn, devices: NET,
+    summary: 'delivers TCP GSO packets with CWR set as GSO without VIRTIO_NET_F_GUEST_ECN, and without VIRTIO_NET_HDR_GSO_ECN in gso_type with it' },
+  { name: 'net-rx-gso-hdr-len-zero', clause: CLAUSE.netRxGsoHdrLen, devices: NET,
+    summary: 'with VIRTIO_NET_F_GUEST_TSO4/TSO6, leaves hdr_len 0 in received GSO packets' },
+  { name: 'net-tx-gso-trusts-hdr-len', clause: CLAUSE.netTxHdrLenHint, devices: NET,
+    summary: 'with VIRTIO_NET_F_HOST_TSO4/TSO6 (no GUEST_HDRLEN), segments a TCP GSO packet behind the first hdr_len bytes, as if they were its headers' },
+  { name: 'net-rx-partial-csum-not-completed', clause: CLAUSE.netRxFlagsZero, devices: NET,
+    summary: 'without VIRTIO_NET_F_GUEST_CSUM, delivers a packet whose checksum the host left partial without completing it' },
 ];
 
 const NAMES = new Set(DEFECTS.map((d) => d.name));

@@ -5,6 +5,7 @@
 import { UsageError } from '../../cli/errors.ts';
 import { DEFECTS, createDevice, findDefect, GuestRam, type BlkModel, type NetModel, type NetModelOptions, type ConsoleModel, type ConsoleModelOptions } from '../../emulator/index.ts';
 import type { DeviceLocation, Target } from '../types.ts';
+import type { WireOffload } from '../../virtio/net.ts';
 import { ReferenceBus } from './bus.ts';
 import { ReferenceMemory } from './memory.ts';
 import type { PackedDeviceHooks } from '../../virtio/packed-ring-device.ts';
@@ -89,6 +90,7 @@ export async function createReferenceTarget(o: ReferenceTargetOptions): Promise<
     let taken = 0;
     Object.assign(target, { wire: {
       inject: (frame: Uint8Array) => net.inject(frame),
+      injectOffloaded: (frame: Uint8Array, offload: WireOffload) => net.inject(frame, offload),
       sent: () => { const s = net.wire.sent.slice(taken); taken = net.wire.sent.length; return s; },
       setLink: async (up: boolean) => { net.setLink(up); },
       announce: async () => { net.announce(); },

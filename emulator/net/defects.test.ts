@@ -17,6 +17,7 @@ import {
   VIRTIO_NET_CTRL_NOTF_COAL, VIRTIO_NET_CTRL_STATS, VIRTIO_NET_STATS_TYPE, decodeCoal, encodeCoal, encodeCoalVq, encodeStatsRequest, statsBit,
 } from '../../virtio/net.ts';
 import { DEFECTS } from '../defects.ts';
+import { OFFLOAD_PROBES } from './offload-probes.ts';
 import { DEFAULT_RSS_KEY, VIRTIO_NET_HASH_TYPE, encodeRssConfig, makeFlowFrame, packetHash, parseIp, type Flow } from '../../virtio/net-hash.ts';
 
 type Transport = 'pci' | 'mmio';
@@ -149,6 +150,7 @@ const BIG = { max_packets: 1_000_000, max_usecs: 10 }, SMALL = { max_packets: 16
 interface Probe { probe: (c: Ctx) => Promise<unknown>; control?: (c: Ctx) => Promise<unknown>; good: unknown; bad: unknown; ring?: 'packed' }
 
 const PROBES: Record<string, Probe> = {
+  ...OFFLOAD_PROBES,
   'static-config-generation': {
     probe: async (c) => { const u = await up(c, F.STATUS); const g = await u.d.transport.configGeneration(); await u.t.wire!.setLink!(false); return (await u.d.transport.configGeneration()) !== g; },
     good: true, bad: false,

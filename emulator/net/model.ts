@@ -21,6 +21,8 @@ import type { Defects } from '../defects.ts';
 import { DmaError } from '../ram.ts';
 import { NetStats } from './stats.ts';
 import { NetCoalescing } from './coalescing.ts';
+import { completeChecksum, type WireOffload } from '../../virtio/net.ts';
+import { receiveOffload, transmitOffload, withOffload, type RxOffloaded } from './offload.ts';
 import { encodeHashFields, NET_HDR_HASH_SIZE, VIRTIO_NET_HASH_REPORT } from '../../virtio/net-hash.ts';
 import { NetRss, RSS_MAX_KEY_SIZE, RSS_MAX_TABLE_LENGTH, RSS_SUPPORTED_HASH_TYPES } from './rss.ts';
 
@@ -93,6 +95,8 @@ export class NetModel implements DeviceModel {
   /** Merged receive: chains taken from a queue before a frame had enough room. */
   private taken: Chain[][];
   private lock: Promise<unknown> = Promise.resolve();
+  /** virtio_net_hdr fields host offloads gave a backlogged packet (offload.ts). */
+  private rxOffload = new WeakMap<Uint8Array, RxOffloaded['hdr']>();
   /** Hash types, key and RSS steering (RSS_CONFIG / HASH_CONFIG). */
   private readonly rss: NetRss;
   /** Moves at every reset, so work deferred by a defect does not touch the next queues. */
@@ -126,6 +130,8 @@ export class NetModel implements DeviceModel {
     let f = [F.CSUM, F.GUEST_CSUM, F.MAC, F.STATUS, F.MRG_RXBUF, F.CTRL_VQ, F.CTRL_RX, F.CTRL_VLAN, F.CTRL_RX_EXTRA, F.GUEST_ANNOUNCE,
       F.CTRL_MAC_ADDR, F.MQ, F.MTU, F.SPEED_DUPLEX, F.RSS, F.HASH_REPORT]
       .reduce((a, n) => a | bit(n), 0n);
+    // Checksum and TCP segmentation offloads, both ways (offload.ts).
+    f |= [F.GUEST_TSO4, F.GUEST_TSO6, F.GUEST_ECN, F.HOST_TSO4, F.HOST_TSO6, F.HOST_ECN].reduce((a, n) => a | bit(n), 0n);
     // Only the hard requirements broken: CTRL_RX_EXTRA (a SHOULD NOT of its own) goes with CTRL_VQ.
     if (this.defects.on('net-offers-mq-without-ctrl-vq')) f &= ~(bit(F.CTRL_VQ) | bit(F.CTRL_RX_EXTRA) | bit(F.HASH_REPORT));
     const withoutCtrlVq = bit(F.CTRL_VQ) | bit(F.CTRL_RX) | bit(F.CTRL_VLAN) | bit(F.GUEST_ANNOUNCE) | bit(F.CTRL_MAC_ADDR) | bit(F.MQ)
@@ -185,16 +191,28 @@ export class NetModel implements DeviceModel {
 
   // --- the wire ------------------------------------------------------------------------
 
-  /** A frame arrives from the wire: filter, steer, deliver when buffers allow. */
-  async inject(frame: Uint8Array): Promise<void> {
+  /**
+   * A frame arrives from the wire: filter, steer, deliver when buffers allow. `offload`:
+   * host checksum/segmentation metadata, which may make it one GSO packet or several.
+   */
+  async inject(frame: Uint8Array, offload?: WireOffload): Promise<void> {
     if (!this.linkUp || !this.accepts(frame)) { this.wire.dropped++; return; }
-    const mtuOn = this.negotiated(VIRTIO_NET_F.MTU);
-    if (mtuOn && frame.length > this.mtu + ETH_HLEN && !this.defects.on('net-rx-exceeds-mtu')) { this.wire.dropped++; return; }
-    const pair = this.steer(frame);
-    const q = this.backlog[pair]!;
-    q.push(frame.slice());
-    if (q.length > RX_BACKLOG) { q.shift(); this.wire.dropped++; this.rxCount(pair, 'rx_drops'); this.rxCount(pair, 'rx_drop_overruns'); }
-    await this.drain(pair);
+    const F = VIRTIO_NET_F;
+    const packets = offload
+      ? receiveOffload(frame, offload, { guestCsum: this.negotiated(F.GUEST_CSUM), tso4: this.negotiated(F.GUEST_TSO4), tso6: this.negotiated(F.GUEST_TSO6), ecn: this.negotiated(F.GUEST_ECN) }, this.defects)
+      : [{ frame, hdr: undefined }];
+    for (const p of packets) {
+      // A GSO packet stands for segments of gso_size: the mtu limit is theirs.
+      const mtuOn = this.negotiated(VIRTIO_NET_F.MTU) && !p.hdr?.gso_type;
+      if (mtuOn && p.frame.length > this.mtu + ETH_HLEN && !this.defects.on('net-rx-exceeds-mtu')) { this.wire.dropped++; continue; }
+      const pair = this.steer(p.frame);
+      const q = this.backlog[pair]!;
+      const copy = p.frame.slice();
+      if (p.hdr) this.rxOffload.set(copy, p.hdr);
+      q.push(copy);
+      if (q.length > RX_BACKLOG) { q.shift(); this.wire.dropped++; this.rxCount(pair, 'rx_drops'); this.rxCount(pair, 'rx_drop_overruns'); }
+      await this.drain(pair);
+    }
   }
 
   /** Link up/down (STATUS): the status field changes, a configuration change follows. */
@@ -297,7 +315,7 @@ export class NetModel implements DeviceModel {
   private async deliver(pair: number, ring: DeviceRing, frame: Uint8Array): Promise<boolean> {
     const mrg = this.negotiated(VIRTIO_NET_F.MRG_RXBUF);
     const total = this.hdrSize() + frame.length;
-    const hdr = this.rxHeader(frame);
+    const hdr = withOffload(this.rxHeader(frame), this.rxOffload.get(frame));
     if (!mrg && !this.defects.on('net-splits-without-mrg-rxbuf')) {
       const chain = await ring.pop();
       if (!chain) return false;
@@ -429,10 +447,14 @@ export class NetModel implements DeviceModel {
     }
     const needsCsum = (hdr.flags & VIRTIO_NET_HDR_F.NEEDS_CSUM) !== 0 && this.negotiated(VIRTIO_NET_F.CSUM);
     const csumAnyway = this.defects.on('net-tx-csum-without-needs-csum') && (hdr.csum_start !== 0 || hdr.csum_offset !== 0);
-    if (needsCsum || csumAnyway) applyChecksum(frame, hdr.csum_start, hdr.csum_offset);
-    if (this.defects.on('net-tx-truncates-at-1514') && frame.length > 1514) frame = frame.slice(0, 1514);
-    if (this.linkUp) this.wire.sent.push(frame);
-    else this.wire.dropped++;
+    if (needsCsum || csumAnyway) completeChecksum(frame, hdr.csum_start, hdr.csum_offset);
+    // HOST_TSO4/TSO6: a TCP GSO packet goes out as segments (offload.ts).
+    const frames = transmitOffload(frame, hdr, { tso4: this.negotiated(VIRTIO_NET_F.HOST_TSO4), tso6: this.negotiated(VIRTIO_NET_F.HOST_TSO6) }, this.defects);
+    for (let f of frames) {
+      if (this.defects.on('net-tx-truncates-at-1514') && f.length > 1514) f = f.slice(0, 1514);
+      if (this.linkUp) this.wire.sent.push(f);
+      else this.wire.dropped++;
+    }
     return 0;
   }
 
@@ -561,17 +583,6 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   out.set(a, 0);
   out.set(b, a.length);
   return out;
-}
-
-/** Ones' complement sum from `start` to the end, stored at start + offset (5.1.6.2). */
-function applyChecksum(frame: Uint8Array, start: number, offset: number): void {
-  if (start >= frame.length || start + offset + 2 > frame.length) return;
-  frame[start + offset] = 0; frame[start + offset + 1] = 0;
-  let sum = 0;
-  for (let i = start; i < frame.length; i += 2) sum += (frame[i]! << 8) | (frame[i + 1] ?? 0);
-  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
-  const c = ~sum & 0xffff;
-  frame[start + offset] = c >> 8; frame[start + offset + 1] = c & 0xff;
 }
 
 /** Is this an IPv4 frame whose header checksum is right? Non-IPv4 frames count as right. */
