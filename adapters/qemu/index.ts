@@ -67,7 +67,7 @@ const DEVICE_NAMES = {
   mmio: { entropy: 'virtio-rng-device', blk: 'virtio-blk-device', net: 'virtio-net-device', console: 'virtio-serial-device' },
 } as const;
 
-/** net: the NIC's MAC address; host_mtu and speed/duplex make QEMU offer VIRTIO_NET_F_MTU and _SPEED_DUPLEX. */
+/** net: the NIC's MAC address; host_mtu and speed/duplex make QEMU offer VIRTIO_NET_F_MTU and _SPEED_DUPLEX, rss=on VIRTIO_NET_F_RSS. */
 export const NET_MAC = '52:54:00:12:34:56';
 export const NET_MTU = 4000;
 export const NET_SPEED = 10_000;
@@ -98,7 +98,9 @@ export async function createQemuTarget(opts: QemuTargetOptions): Promise<QemuTar
     }
     if (wire) {
       a.push('-netdev', wire.netdev('n0'));
-      props.push('netdev=n0', 'id=nic0', `mac=${NET_MAC}`, `host_mtu=${NET_MTU}`, `speed=${NET_SPEED}`, 'duplex=full');
+      // rss/hash: QEMU offers RSS (software steering: no eBPF for the socket netdev) and the RSS config fields;
+      // HASH_REPORT it clears again for a backend without vnet headers.
+      props.push('netdev=n0', 'id=nic0', `mac=${NET_MAC}`, `host_mtu=${NET_MTU}`, `speed=${NET_SPEED}`, 'duplex=full', 'rss=on', 'hash=on');
     }
     if (opts.device === 'console') {
       consoleHost = new QemuConsoleHost(dir, 10_000 * scale);
