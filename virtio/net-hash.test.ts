@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_RSS_KEY, VIRTIO_NET_HASH_REPORT as R, VIRTIO_NET_HASH_TYPE as T, VIRTIO_NET_HASH_TYPE_ALL, decodeHashConfig, decodeRssConfig,
   encodeHashConfig, encodeRssConfig, hashInputOf, makeFlowFrame, packetHash, parseIp, toeplitz, type Flow,
+  VIRTIO_NET_HASH_TUNNEL_TYPE as TT, encapsulate, encapsulationOf, packetHashTunnel,
 } from './net-hash.ts';
 import { parseMac } from './net.ts';
 
@@ -105,5 +106,27 @@ describe('RSS and hash config commands', () => {
     const b = encodeHashConfig(T.UDPv6, DEFAULT_RSS_KEY);
     expect(b.length).toBe(53);
     expect(decodeHashConfig(b)).toEqual({ hash_types: T.UDPv6, hash_key: DEFAULT_RSS_KEY });
+  });
+});
+
+describe('inner header hash (5.1.9.4.4)', () => {
+  const [dst, dport, src, sport, , l4] = V4[0]!;
+  const inner = makeFlowFrame({ dstMac: MAC_B, srcMac: MAC_A, len: 120, flow: { proto: 'tcp', src: parseIp(src), dst: parseIp(dst), sport, dport } });
+  const outer: Flow = { proto: 'udp', src: parseIp('10.0.0.1'), dst: parseIp('10.0.0.2'), sport: 5555, dport: 0 };
+  const types = T.TCPv4 | T.UDPv4;
+  for (const type of ['vxlan', 'geneve'] as const) {
+    it(`${type}: recognised, inner frame found; inner hash only when its type is enabled`, () => {
+      const f = encapsulate({ dstMac: MAC_A, srcMac: MAC_B, outer, type, inner });
+      const e = encapsulationOf(f)!;
+      expect(e.type).toBe(type === 'vxlan' ? TT.VXLAN : TT.GENEVE);
+      expect([...e.inner]).toEqual([...inner]);
+      const outerHash = toeplitz(DEFAULT_RSS_KEY, cat(parseIp('10.0.0.1'), parseIp('10.0.0.2'), be16(5555), be16(type === 'vxlan' ? 4789 : 6081)));
+      expect(packetHashTunnel(f, types, DEFAULT_RSS_KEY, e.type)).toEqual({ value: l4, report: R.TCPv4 });
+      expect(packetHashTunnel(f, types, DEFAULT_RSS_KEY, 0)).toEqual({ value: outerHash, report: R.UDPv4 });
+      expect(packetHashTunnel(f, types, DEFAULT_RSS_KEY, TT.IPIP | (e.type === TT.VXLAN ? TT.GENEVE : TT.VXLAN))).toEqual({ value: outerHash, report: R.UDPv4 });
+    });
+  }
+  it('a plain UDP packet is no encapsulation', () => {
+    expect(encapsulationOf(makeFlowFrame({ dstMac: MAC_A, srcMac: MAC_B, len: 200, flow: { ...outer, dport: 53 } }))).toBeUndefined();
   });
 });

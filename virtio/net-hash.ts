@@ -286,3 +286,59 @@ export function makeFlowFrame(o: { dstMac: Uint8Array; srcMac: Uint8Array; flow:
   else v.setUint16(l4 + 4, f.length - l4, false);
   return f;
 }
+
+// --- inner header hash (5.1.9.4.4) ----------------------------------------------------------
+
+/** Encapsulation types (supported_tunnel_types / enabled_tunnel_types bits). */
+export const VIRTIO_NET_HASH_TUNNEL_TYPE = {
+  GRE_2784: 1 << 0, GRE_2890: 1 << 1, GRE_7676: 1 << 2, GRE_UDP: 1 << 3, VXLAN: 1 << 4, VXLAN_GPE: 1 << 5,
+  GENEVE: 1 << 6, IPIP: 1 << 7, NVGRE: 1 << 8,
+} as const;
+export const VIRTIO_NET_CTRL_HASH_TUNNEL_SET = 0;
+
+/** The IANA UDP ports of the UDP encapsulations this module recognises. */
+export const VXLAN_PORT = 4789, GENEVE_PORT = 6081;
+
+/**
+ * The inner Ethernet frame of a VXLAN or GENEVE packet (outer IPv4/IPv6 + UDP to the
+ * encapsulation's port) and its encapsulation type, else undefined.
+ */
+export function encapsulationOf(frame: Uint8Array): { type: number; inner: Uint8Array } | undefined {
+  const l3 = l3Of(frame);
+  if (!l3) return undefined;
+  let udp: number;
+  if (l3.type === ETHERTYPE_IPV4) {
+    const o = l3.off;
+    if (frame.length < o + 20 || frame[o + 9] !== IPPROTO_UDP || (((frame[o + 6]! << 8) | frame[o + 7]!) & 0x3fff) !== 0) return undefined;
+    udp = o + (frame[o]! & 0xf) * 4;
+  } else if (l3.type === ETHERTYPE_IPV6) {
+    if (frame.length < l3.off + 40 || frame[l3.off + 6] !== IPPROTO_UDP) return undefined;
+    udp = l3.off + 40;
+  } else return undefined;
+  if (frame.length < udp + 8 + 8) return undefined;
+  const dport = (frame[udp + 2]! << 8) | frame[udp + 3]!;
+  const hdr = udp + 8;
+  if (dport === VXLAN_PORT) return { type: VIRTIO_NET_HASH_TUNNEL_TYPE.VXLAN, inner: frame.subarray(hdr + 8) };
+  if (dport === GENEVE_PORT && ((frame[hdr + 2]! << 8) | frame[hdr + 3]!) === 0x6558) {
+    return { type: VIRTIO_NET_HASH_TUNNEL_TYPE.GENEVE, inner: frame.subarray(hdr + 8 + (frame[hdr]! & 0x3f) * 4) };
+  }
+  return undefined;
+}
+
+/** The hash with inner header hash: the inner frame's when its encapsulation is enabled, else the outer one's. */
+export function packetHashTunnel(frame: Uint8Array, types: number, key: Uint8Array, enabledTunnels: number): { value: number; report: number } | undefined {
+  const e = encapsulationOf(frame);
+  return packetHash(e && e.type & enabledTunnels ? e.inner : frame, types, key);
+}
+
+/** Wrap an Ethernet frame in outer IPv4/UDP + VXLAN (VNI 42) or GENEVE (no options, Ethernet payload). */
+export function encapsulate(o: { dstMac: Uint8Array; srcMac: Uint8Array; outer: Flow; type: 'vxlan' | 'geneve'; inner: Uint8Array }): Uint8Array {
+  const dport = o.type === 'vxlan' ? VXLAN_PORT : GENEVE_PORT;
+  const outerLen = ETH_HLEN + 20 + 8 + 8;
+  const f = makeFlowFrame({ dstMac: o.dstMac, srcMac: o.srcMac, flow: { ...o.outer, v6: false, proto: 'udp', dport }, len: outerLen + o.inner.length });
+  const tun = ETH_HLEN + 20 + 8;
+  f.fill(0, tun, tun + 8);
+  if (o.type === 'vxlan') { f[tun] = 0x08; f[tun + 6] = 42; } else { f[tun + 2] = 0x65; f[tun + 3] = 0x58; f[tun + 6] = 42; }
+  f.set(o.inner, outerLen);
+  return f;
+}
