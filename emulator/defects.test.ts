@@ -562,6 +562,26 @@ const PROBES: Record<string, Probe> = {
     },
     good: [1, 0], bad: [1, 1],
   },
+  'packed-no-notify-when-enabled': {
+    // Without EVENT_IDX the driver event flags stay ENABLE: is the request notified?
+    probe: async (c) => packedNotifications(c, await upPacked(c)),
+    good: 1, bad: 0,
+  },
+  'packed-event-desc-late': {
+    // EVENT_IDX, the event fixed at the first request's used descriptor: notifications for
+    // the first and the second request.
+    probe: async (c) => {
+      const u = await upPacked(c, EVIDX);
+      const ev = u.vq.usedPosition();
+      const out: number[] = [];
+      for (let i = 0; i < 2; i++) {
+        await u.vq.setDriverEvent({ flags: RING_EVENT_FLAGS_DESC, off: ev.off, wrap: ev.wrap });
+        out.push(await packedNotifications(c, u));
+      }
+      return out;
+    },
+    good: [1, 0], bad: [0, 1],
+  },
   'packed-rejects-full-ring-chain': {
     // Queue size 3 and a three-descriptor list (entropy in 3 pieces, blk GET_ID).
     probe: async (c) => packedRequest(c, await upPacked(c, V1, { queueSize: 3 }), { segments: 3 }),

@@ -292,6 +292,12 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'writes the reserved value 0x3 into the device event suppression flags' },
   { name: 'packed-event-desc-without-event-idx', clause: CLAUSE.usedFlags01, devices: BOTH, rings: PACKED,
     summary: 'without EVENT_IDX, writes RING_EVENT_FLAGS_DESC into the device event suppression flags' },
+  // Packed counterpart of no-notify-when-flags-zero (2.7.7.2: notify when not suppressed).
+  { name: 'packed-no-notify-when-enabled', clause: CLAUSE.notifyFlagsZero, devices: BOTH, rings: PACKED,
+    summary: 'sends no used-buffer notification although the driver event suppression says RING_EVENT_FLAGS_ENABLE' },
+  // Packed counterpart of ignores-used-event (2.7.7.2: notify when the event is reached).
+  { name: 'packed-event-desc-late', clause: CLAUSE.usedEventReached, devices: BOTH, rings: PACKED,
+    summary: 'with EVENT_IDX, judges RING_EVENT_FLAGS_DESC against the descriptors used before the last ones (notifies one buffer late)' },
   // Seen where the device's processing leaves a stream in its order (console port output, net wire).
   // Not with IN_ORDER: there the order taken is the order used, the IN_ORDER clause's business.
   { name: 'packed-starts-out-of-ring-order', clause: CLAUSE.packedProcessingOrder, devices: ['console', 'net'], rings: PACKED,

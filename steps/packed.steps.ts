@@ -393,3 +393,14 @@ Then('the wire carries the frames in the order they were made available', async 
   expect(this, order.every((k, i) => k === i), `frames 1 to ${frames.length} on the wire in the order made available`,
     `frames in the order ${order.map((k) => k + 1).join(', ')}`);
 });
+
+When('the driver sets RING_EVENT_FLAGS_DESC at the used descriptor of request {int} and submits {int} requests one at a time', async function (this: CtsWorld, k: number, n: number) {
+  const q = packedVq(this);
+  const per = (await probeBuffers(this)).length;
+  // Requests are used one at a time, each used descriptor where its list began.
+  const ev = advance(q.usedPosition(), (k - 1) * per, q.size);
+  for (let i = 0; i < n; i++) {
+    await q.setDriverEvent({ flags: RING_EVENT_FLAGS_DESC, off: ev.off, wrap: ev.wrap });
+    await submit(this);
+  }
+});

@@ -349,6 +349,20 @@ describe('PackedRingDevice: notifications', () => {
     expect(await (await used(m, {}, 3)).shouldNotify()).toBe(true);
   });
 
+  it('packed-no-notify-when-enabled: silent with ENABLE; packed-event-desc-late: the event hits a buffer late', async () => {
+    const m = new FakeMem();
+    expect(await (await used(m, { defects: ['packed-no-notify-when-enabled'] }, 1)).shouldNotify()).toBe(false);
+    m.driverEvent({ off: 1, wrap: 1, flags: RING_EVENT_FLAGS_DESC });
+    const r = ring(m, { size: 4, eventIdx: true, defects: ['packed-event-desc-late'] });
+    const verdicts: boolean[] = [];
+    for (let i = 0; i < 3; i++) { // used offsets 0, 1, 2: the event is at 1
+      m.desc(RING, i, DATA, 4, i, A1 | VIRTQ_DESC_F_WRITE);
+      await r.pop(); await r.push(i, 4);
+      verdicts.push(await r.shouldNotify());
+    }
+    expect(verdicts).toEqual([false, false, true]);
+  });
+
   it('device event suppression: DISABLE / ENABLE, DESC at the next available position with EVENT_IDX', async () => {
     const m = new FakeMem();
     const ev = () => decodeEventSuppress(m.bytes, DEVICE);

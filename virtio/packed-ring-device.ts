@@ -69,6 +69,8 @@ export interface PackedDeviceRingOptions {
    *   oldest outstanding one (the driver then takes the older ones as used, unfinished)
    * - packed-notifies-despite-disable: used-buffer notification with RING_EVENT_FLAGS_DISABLE
    * - packed-ignores-event-desc: with EVENT_IDX, RING_EVENT_FLAGS_DESC treated as ENABLE
+   * - packed-event-desc-late: with EVENT_IDX, the DESC event judged a buffer late
+   * - packed-no-notify-when-enabled: no used-buffer notification with RING_EVENT_FLAGS_ENABLE
    * - packed-rejects-full-ring-chain: a list as long as the ring is refused
    * - packed-multi-buffer-first-early: pushMulti marks the request's first buffer used first
    * - packed-starts-out-of-ring-order: of two lists available one after the other, pop()
@@ -123,6 +125,8 @@ export class PackedRingDevice {
   nextUsed: RingPos = { off: 0, wrap: 1 };
   /** nextUsed at the last shouldNotify() decision. */
   private signalled: RingPos = { off: 0, wrap: 1 };
+  /** The descriptors the last shouldNotify() decision covered (packed-event-desc-late). */
+  private lastWindow?: { now: RingPos; count: number };
   /** Buffers taken and not yet used, in ring order (IN_ORDER batches complete from the front). */
   private outstanding: Outstanding[] = [];
   /** A list taken but handed out after the one behind it (packed-starts-out-of-ring-order). */
@@ -382,13 +386,18 @@ export class PackedRingDevice {
     const count = distance(old, now, this.size);
     if (count === 0) return false;
     const e = await this.driverEvent();
+    const previous = this.lastWindow;
+    this.lastWindow = { now, count };
     if (e.flags === RING_EVENT_FLAGS_DISABLE) return this.defect('packed-notifies-despite-disable');
     if (e.flags === RING_EVENT_FLAGS_DESC && this.opts.eventIdx) {
       if (this.defect('packed-ignores-event-desc')) return true;
+      // Judges the event against the descriptors used by the decision before: a buffer late.
+      if (this.defect('packed-event-desc-late')) return previous !== undefined && eventTriggered(e, previous.now, previous.count, this.size);
       return eventTriggered(e, now, count, this.size);
     }
-    // ENABLE; DESC without EVENT_IDX and the reserved 0x3 are not valid suppression requests,
-    // so the device errs on the side of notifying.
+    if (e.flags === RING_EVENT_FLAGS_ENABLE) return !this.defect('packed-no-notify-when-enabled');
+    // DESC without EVENT_IDX and the reserved 0x3 are not valid suppression requests, so the
+    // device errs on the side of notifying.
     return true;
   }
 

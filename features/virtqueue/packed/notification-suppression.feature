@@ -3,6 +3,18 @@ Feature: Packed ring event suppression (device requirements; 2.8.10 states none,
 
   Rule: Used buffer notifications
 
+    @clause:dev/core/virtqueues/virtqueue-interrupt-suppression#5dff8fc0
+    Scenario: With driver event flags RING_EVENT_FLAGS_ENABLE the device notifies after using a buffer
+      Given the driver has initialized the device without "VIRTIO_F_EVENT_IDX" negotiated
+      When the driver sets the driver event suppression flags to RING_EVENT_FLAGS_ENABLE and submits a request
+      Then the device has sent a used buffer notification
+
+    @clause:dev/core/virtqueues/virtqueue-interrupt-suppression#8e9cf0f0 @requires:VIRTIO_F_EVENT_IDX
+    Scenario: With RING_EVENT_FLAGS_DESC the device notifies for the buffer at the event descriptor
+      Given the driver has initialized the device with "VIRTIO_F_EVENT_IDX" negotiated
+      When the driver sets RING_EVENT_FLAGS_DESC at the used descriptor of request 3 and submits 3 requests one at a time
+      Then the device has sent a used buffer notification for request 3
+
     @clause:dev/core/virtqueues/virtqueue-interrupt-suppression#50b652be
     Scenario: With driver event flags RING_EVENT_FLAGS_DISABLE the device does not notify
       Given the driver has initialized the device without "VIRTIO_F_EVENT_IDX" negotiated
