@@ -13,7 +13,7 @@ import { netReady, postRxBuffers, readNetConfig, readRxPacket, sendFrame, takeUs
 import { DriverError } from '../driver/index.ts';
 import { VIRTIO_F, bit, hasBit } from '../virtio/features.ts';
 import {
-  VIRTIO_NET_F, VIRTIO_NET_HDR_F, VIRTIO_NET_HDR_GSO, completeChecksum, ipv4HeaderOk, l4ChecksumOk, l4Of, makeL4Frame, parseMac, pseudoHeaderSum,
+  TCP_FLAG, VIRTIO_NET_F, VIRTIO_NET_HDR_F, VIRTIO_NET_HDR_GSO, completeChecksum, ipv4HeaderOk, l4ChecksumOk, l4Of, makeL4Frame, parseMac, pseudoHeaderSum,
   type WireOffload,
 } from '../virtio/net.ts';
 
@@ -105,6 +105,11 @@ async function bring(w: CtsWorld, o: { payload: number; partial: boolean; badIp?
     s.packets.push(p);
     used = used.slice(p.used.length);
   }
+  // Offload fields can only be judged on whole packets: a cut or garbled one is another clause's failure.
+  const broken = s.packets.findIndex((p) => l4Of(p.frame) === undefined);
+  if (broken >= 0) {
+    inconclusive(`packet ${broken + 1} of ${s.packets.length} (${s.packets[broken]!.frame.length} bytes after the header, ${hdrText(s.packets[broken]!)}) is no whole TCP/IPv4 datagram: its offload fields cannot be judged`);
+  }
 }
 
 When('the wire brings an IPv4 TCP packet of {int} payload bytes whose checksum the host left partial', async function (this: CtsWorld, n: number) {
@@ -182,10 +187,11 @@ Then('every packet delivered as GSO has VIRTIO_NET_HDR_GSO_ECN in gso_type', fun
 });
 
 Then('no packet is delivered as a TCP packet requiring segmentation', function (this: CtsWorld) {
-  const bad = packets(this).filter((p) => p.hdr.gso_type !== VIRTIO_NET_HDR_GSO.NONE);
+  const cwr = (p: RxPacket): boolean => { const i = l4Of(p.frame)!; return (p.frame[i.l4 + 13]! & TCP_FLAG.CWR) !== 0; };
+  const bad = packets(this).filter((p) => p.hdr.gso_type !== VIRTIO_NET_HDR_GSO.NONE && cwr(p));
   // The clause's first half: SHOULD NOT without GUEST_ECN.
-  expect(this, bad.length === 0, 'gso_type VIRTIO_NET_HDR_GSO_NONE on every packet (CWR set, VIRTIO_NET_F_GUEST_ECN not negotiated)',
-    bad.length ? `${bad.length} GSO packet(s): ${hdrText(bad[0]!)}` : 'ok', 'SHOULD');
+  expect(this, bad.length === 0, 'gso_type VIRTIO_NET_HDR_GSO_NONE on every packet with CWR set (VIRTIO_NET_F_GUEST_ECN not negotiated)',
+    bad.length ? `${bad.length} GSO packet(s) with CWR: ${hdrText(bad[0]!)}` : 'ok', 'SHOULD');
 });
 
 Then('every packet delivered as GSO has hdr_len covering its Ethernet, IP and TCP headers', function (this: CtsWorld) {

@@ -412,7 +412,9 @@ export class NetModel implements DeviceModel {
     if (this.defects.on('net-rx-gso-udp-l4-tunnel') && frameL4(frame)?.proto === IPPROTO_UDP) {
       gso = VIRTIO_NET_HDR_GSO.UDP_L4 | VIRTIO_NET_HDR_GSO.UDP_TUNNEL_IPV4;
     }
-    if (this.defects.on('net-rx-gso-from-frame')) {
+    // Its clause is gso_type NONE without receive GSO features: with GUEST_TSO4/TSO6 negotiated it stays dormant.
+    const guestGso = this.negotiated(VIRTIO_NET_F.GUEST_TSO4) || this.negotiated(VIRTIO_NET_F.GUEST_TSO6);
+    if (this.defects.on('net-rx-gso-from-frame') && !guestGso) {
       const l4 = frameL4(frame);
       if (l4?.proto === IPPROTO_TCP) gso = l4.v6 ? VIRTIO_NET_HDR_GSO.TCPV6 : VIRTIO_NET_HDR_GSO.TCPV4;
       else if (l4?.proto === IPPROTO_UDP) gso = VIRTIO_NET_HDR_GSO.UDP;
