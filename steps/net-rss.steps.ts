@@ -11,16 +11,19 @@ import { ctrlCommand, readNetConfig, takeUsed, type NetQueues } from '../driver/
 import { DriverError, type AnyUsedElem } from '../driver/index.ts';
 import { VIRTIO_F, bit, hasBit } from '../virtio/features.ts';
 import { DRIVER_OK } from '../virtio/status.ts';
-import { NET_CONFIG, NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_F, VIRTIO_NET_OK, controlq, receiveq, transmitq } from '../virtio/net.ts';
+import {
+  NET_CONFIG, NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_ERR, VIRTIO_NET_F, VIRTIO_NET_OK, controlq, receiveq, transmitq,
+} from '../virtio/net.ts';
 import {
   DEFAULT_RSS_KEY, NET_HDR_HASH_SIZE, RSS_MAX_INDIRECTION_TABLE_LENGTH_MIN, RSS_MAX_KEY_SIZE_MIN, VIRTIO_NET_HASH_TYPE, decodeHashFields,
   encodeRssConfig, makeFlowFrame, packetHash, parseIp, type Flow, type RssConfig,
+  VIRTIO_NET_CTRL_HASH_TUNNEL_SET, VIRTIO_NET_HASH_TUNNEL_TYPE, encapsulate, encodeHashConfig, packetHashTunnel,
 } from '../virtio/net-hash.ts';
 
 const SPEED_MAX = 0x7fffffff, SPEED_UNKNOWN = 0xffffffff;
 const HASH_NAMES = Object.fromEntries(Object.entries(VIRTIO_NET_HASH_TYPE).map(([k, v]) => [k, v])) as Record<string, number>;
 
-interface RssState { config?: RssConfig; frames: Uint8Array[]; hashReport: boolean }
+interface RssState { config?: RssConfig; frames: Uint8Array[]; hashReport: boolean; ack?: number; asked?: string }
 const states = new WeakMap<CtsWorld, RssState>();
 function R(w: CtsWorld): RssState {
   let s = states.get(w);
@@ -178,7 +181,7 @@ interface Arrival { queue: number; frame: Uint8Array; hdr: Uint8Array }
 async function arrivals(w: CtsWorld): Promise<Arrival[]> {
   await settle(w);
   const s = netState(w);
-  const hdrLen = R(w).hashReport ? NET_HDR_HASH_SIZE : NET_HDR_SIZE;
+  const hdrLen = hasBit(s.accepted ?? 0n, VIRTIO_NET_F.HASH_REPORT) ? NET_HDR_HASH_SIZE : NET_HDR_SIZE;
   const out: Arrival[] = [];
   for (const [q, vq] of netQueues(w).rx.entries()) {
     const used: AnyUsedElem[] = await takeUsed(vq);
@@ -243,4 +246,106 @@ Then('each frame reports the hash that selected its receiveq', async function (t
   if (seen === 0) inconclusive(`none of the ${r.frames.length} frames was received`);
   expect(this, wrong.length === 0, `each frame's hash_report/hash_value those of its flow (5.1.9.4.3) and the frame on the receiveq its table entry names`,
     `${wrong.length} of ${seen} differ: ${wrong.slice(0, 3).join('; ')}${wrong.length > 3 ? '; …' : ''}`);
+});
+
+// ---- inner header hash (5.1.9.4.4) ---------------------------------------------------------
+
+const TUNNEL_NAMES = VIRTIO_NET_HASH_TUNNEL_TYPE as Record<string, number>;
+/** The tunnel packets' outer and inner flows (the inner one is the first RSS verification vector). */
+const OUTER: Flow = { proto: 'udp', src: parseIp('203.0.113.7'), dst: parseIp('203.0.113.9'), sport: 49152, dport: 0 };
+const INNER_MAC = new Uint8Array([0x02, 0x00, 0x5e, 0x00, 0x00, 0x10]);
+const INNER: Flow = { proto: 'tcp', src: parseIp('66.9.149.187'), dst: parseIp('161.142.100.80'), sport: 2794, dport: 1766 };
+
+async function tunnelSet(w: CtsWorld, types: number): Promise<number> {
+  const data = new Uint8Array(4);
+  new DataView(data.buffer).setUint32(0, types >>> 0, true);
+  return (await ctrlCommand(netCtrl(w), VIRTIO_NET_CTRL.HASH_TUNNEL, VIRTIO_NET_CTRL_HASH_TUNNEL_SET, data, { timeoutMs: w.ms(NET_WIRE_MS) })).ack;
+}
+
+Given('the driver has enabled {} hashing with the default key', async function (this: CtsWorld, names: string) {
+  const d = await drv(this);
+  const types = hashTypes(names);
+  const supported = await d.transport.readConfig(NET_CONFIG.supported_hash_types[0], 4);
+  if ((supported & types) !== types) inconclusive(`supported_hash_types ${hex(supported)} lacks some of ${hex(types)}`);
+  const key = DEFAULT_RSS_KEY.slice(0, Math.min(DEFAULT_RSS_KEY.length, await d.transport.readConfig(NET_CONFIG.rss_max_key_size[0], 1)));
+  // With RSS the hash parameters come with RSS_CONFIG (every entry receiveq1), else with HASH_CONFIG (5.1.9.4.3).
+  const rss = hasBit(netState(this).accepted ?? 0n, VIRTIO_NET_F.RSS);
+  const config: RssConfig = { hash_types: types, indirection_table_mask: 0, unclassified_queue: 0, indirection_table: [0], max_tx_vq: 1, hash_key: key };
+  const [cmd, data] = rss ? [VIRTIO_NET_CTRL_MQ.RSS_CONFIG, encodeRssConfig(config)] : [VIRTIO_NET_CTRL_MQ.HASH_CONFIG, encodeHashConfig(types, key)];
+  const r = await ctrlCommand(netCtrl(this), VIRTIO_NET_CTRL.MQ, cmd, data, { timeoutMs: this.ms(NET_WIRE_MS) });
+  if (r.ack !== VIRTIO_NET_OK) inconclusive(`VIRTIO_NET_CTRL_MQ_${rss ? 'RSS' : 'HASH'}_CONFIG (hash_types ${hex(types)}) answered with ack ${hex(r.ack)}`);
+  R(this).config = config;
+});
+
+Given('the driver has enabled inner header hash for {word}', async function (this: CtsWorld, name: string) {
+  const t = TUNNEL_NAMES[name];
+  if (t === undefined) throw new Error(`unknown encapsulation type ${name}`);
+  const supported = await (await drv(this)).transport.readConfig(NET_CONFIG.supported_tunnel_types[0], 4);
+  if (!(supported & t)) inconclusive(`supported_tunnel_types ${hex(supported)} lacks ${name}: inner header hash cannot be enabled`);
+  const ack = await tunnelSet(this, t);
+  if (ack !== VIRTIO_NET_OK) inconclusive(`VIRTIO_NET_CTRL_HASH_TUNNEL_SET ${hex(t)} answered with ack ${hex(ack)}`);
+});
+
+When('the driver sets enabled_tunnel_types to 0', async function (this: CtsWorld) {
+  const ack = await tunnelSet(this, 0);
+  if (ack !== VIRTIO_NET_OK) inconclusive(`VIRTIO_NET_CTRL_HASH_TUNNEL_SET 0 answered with ack ${hex(ack)}`);
+});
+
+async function bringTunnelPacket(w: CtsWorld, type: 'vxlan' | 'geneve'): Promise<Uint8Array> {
+  const n = R(w).frames.length;
+  const f = encapsulate({ dstMac: netState(w).cfg!.mac, srcMac: NET_PEER, outer: { ...OUTER, sport: OUTER.sport + n }, type,
+    inner: makeFlowFrame({ dstMac: INNER_MAC, srcMac: NET_PEER, flow: INNER, len: 120 }) });
+  R(w).frames.push(f);
+  await netInject(w, f);
+  return f;
+}
+
+/** The hash fields of the received copy of `f` (HASH_REPORT negotiated). */
+async function reportedHash(w: CtsWorld, f: Uint8Array): Promise<{ value: number; report: number }> {
+  if (!hasBit(netState(w).accepted ?? 0n, VIRTIO_NET_F.HASH_REPORT)) throw new Error('VIRTIO_NET_F_HASH_REPORT was not negotiated');
+  const a = (await arrivals(w)).find((x) => same(x.frame, f));
+  if (!a) inconclusive('the tunnel packet was not received');
+  const h = decodeHashFields(a.hdr);
+  return { value: h.hash_value, report: h.hash_report };
+}
+
+Given('a VXLAN packet is hashed on its inner header', async function (this: CtsWorld) {
+  const c = R(this).config!;
+  const f = await bringTunnelPacket(this, 'vxlan');
+  const got = await reportedHash(this, f);
+  const inner = packetHashTunnel(f, c.hash_types, c.hash_key, VIRTIO_NET_HASH_TUNNEL_TYPE.VXLAN)!;
+  if (got.value !== inner.value || got.report !== inner.report) {
+    inconclusive(`with VXLAN enabled a VXLAN packet reported hash_report ${got.report}, hash_value ${hex(got.value)}, not its inner header's (${inner.report}, ${hex(inner.value)}): the device shows no inner header hash to turn off`);
+  }
+});
+
+When('the wire brings a {word} packet for the device\'s MAC address', async function (this: CtsWorld, type: string) {
+  if (type !== 'VXLAN' && type !== 'GENEVE') throw new Error(`unknown encapsulation ${type}`);
+  await bringTunnelPacket(this, type === 'VXLAN' ? 'vxlan' : 'geneve');
+});
+
+Then('its hash_value is the hash of its outer header', async function (this: CtsWorld) {
+  const r = R(this);
+  const f = r.frames[r.frames.length - 1]!;
+  const c = r.config!;
+  const got = await reportedHash(this, f);
+  const outer = packetHash(f, c.hash_types, c.hash_key)!;
+  const inner = packetHashTunnel(f, c.hash_types, c.hash_key, ~0)!;
+  const what = got.value === inner.value && got.report === inner.report ? ' (the inner header\'s hash)' : '';
+  expect(this, got.value === outer.value && got.report === outer.report, `hash_report ${outer.report}, hash_value ${hex(outer.value)} (the outer header's)`,
+    `hash_report ${got.report}, hash_value ${hex(got.value)}${what}`);
+});
+
+When('the driver asks for inner header hash of an encapsulation type not in supported_tunnel_types', async function (this: CtsWorld) {
+  const supported = await (await drv(this)).transport.readConfig(NET_CONFIG.supported_tunnel_types[0], 4);
+  const entry = Object.entries(TUNNEL_NAMES).find(([, v]) => !(supported & v));
+  // Every defined type supported: an undefined bit is not in supported_tunnel_types either.
+  const [name, bitv] = entry ?? ['bit 31', 0x80000000];
+  R(this).asked = `VIRTIO_NET_CTRL_HASH_TUNNEL_SET ${hex(bitv >>> 0)} (${name}; supported_tunnel_types ${hex(supported)})`;
+  R(this).ack = await tunnelSet(this, bitv);
+});
+
+Then('the command is answered with VIRTIO_NET_ERR', function (this: CtsWorld) {
+  const r = R(this);
+  expect(this, r.ack === VIRTIO_NET_ERR, `${r.asked} answered with VIRTIO_NET_ERR`, `ack ${hex(r.ack ?? -1)}`, 'SHOULD');
 });

@@ -18,7 +18,10 @@ import {
 } from '../../virtio/net.ts';
 import { DEFECTS } from '../defects.ts';
 import { OFFLOAD_PROBES } from './offload-probes.ts';
-import { DEFAULT_RSS_KEY, VIRTIO_NET_HASH_TYPE, encodeRssConfig, makeFlowFrame, packetHash, parseIp, type Flow } from '../../virtio/net-hash.ts';
+import {
+  DEFAULT_RSS_KEY, VIRTIO_NET_CTRL_HASH_TUNNEL_SET, VIRTIO_NET_HASH_TUNNEL_TYPE, VIRTIO_NET_HASH_TYPE, encapsulate, encodeHashConfig, encodeRssConfig,
+  makeFlowFrame, packetHash, packetHashTunnel, parseIp, type Flow,
+} from '../../virtio/net-hash.ts';
 
 type Transport = 'pci' | 'mmio';
 interface Ctx { transport: Transport; defect?: string; ring?: 'split' | 'packed' }
@@ -123,6 +126,34 @@ const rssExpected = (pick: (h: number | undefined) => number, swap = false): num
   return pick(packetHash(f, VIRTIO_NET_HASH_TYPE.TCPv4, DEFAULT_RSS_KEY)?.value);
 });
 const RSS_GOOD = rssExpected((h) => (h === undefined ? 1 : RSS_TABLE[h & 127]!));
+
+/** Inner header hash: hash_value of one tunnel packet after `setup` (HASH_CONFIG TCPv4|UDPv4 first, VXLAN enabled). */
+const TUNNEL_TYPES = VIRTIO_NET_HASH_TYPE.TCPv4 | VIRTIO_NET_HASH_TYPE.UDPv4;
+const tunnelFrame = (mac: Uint8Array, type: 'vxlan' | 'geneve'): Uint8Array => encapsulate({ dstMac: mac, srcMac: PEER, type,
+  outer: { proto: 'udp', src: parseIp('203.0.113.7'), dst: parseIp('203.0.113.9'), sport: 49152, dport: 0 },
+  inner: makeFlowFrame({ dstMac: X, srcMac: PEER, len: 120, flow: { proto: 'tcp', src: parseIp('10.1.1.1'), dst: parseIp('10.2.2.2'), sport: 1234, dport: 80 } }) });
+const TUNNEL_BITS = [F.MAC, F.CTRL_VQ, F.HASH_REPORT, F.HASH_TUNNEL];
+const le32 = (n: number): Uint8Array => { const b = new Uint8Array(4); new DataView(b.buffer).setUint32(0, n >>> 0, true); return b; };
+async function tunnelHash(c: Ctx, type: 'vxlan' | 'geneve', after: 'zero' | 'reset' | undefined): Promise<number> {
+  let u = await up(c, ...TUNNEL_BITS);
+  const hashConfig = async () => expect((await ctrlCommand(u.q.ctrl!, VIRTIO_NET_CTRL.MQ, VIRTIO_NET_CTRL_MQ.HASH_CONFIG, encodeHashConfig(TUNNEL_TYPES, DEFAULT_RSS_KEY))).ack).toBe(0);
+  const tunnelSet = async (t: number) => expect((await ctrlCommand(u.q.ctrl!, VIRTIO_NET_CTRL.HASH_TUNNEL, VIRTIO_NET_CTRL_HASH_TUNNEL_SET, le32(t))).ack).toBe(0);
+  await hashConfig();
+  await tunnelSet(VIRTIO_NET_HASH_TUNNEL_TYPE.VXLAN);
+  if (after === 'zero') await tunnelSet(0);
+  if (after === 'reset') {
+    const { queues } = await netReady(u.d, { features: feats(...TUNNEL_BITS) });
+    u = { ...u, q: queues };
+    await hashConfig();
+  }
+  const [buf] = await postRxBuffers(u.q.rx[0]!, [2048]);
+  await u.t.wire!.inject(tunnelFrame(u.mac, type));
+  expect((await takeUsed(u.q.rx[0]!)).length).toBe(1);
+  return new DataView((await u.d.mem.read(buf!.addr + 12, 4)).buffer).getUint32(0, true);
+}
+const tunnelExpected = (type: 'vxlan' | 'geneve', inner: boolean): number =>
+  packetHashTunnel(tunnelFrame(new Uint8Array(6), type), TUNNEL_TYPES, DEFAULT_RSS_KEY, inner ? ~0 : 0)!.value;
+
 
 /** VIRTIO_NET_CTRL_STATS_GET for `entries` with a `room`-byte result: ack, used len, result bytes. */
 async function statsGet(c: Ctx, entries: Array<[number, keyof typeof VIRTIO_NET_STATS_TYPE]>, room = 256) {
@@ -306,6 +337,14 @@ const PROBES: Record<string, Probe> = {
   'net-rss-table-length-small': { probe: async (c) => (await target(c)).d.transport.readConfig(NET_CONFIG.rss_max_indirection_table_length[0], 2), good: 128, bad: 64 },
   'net-rss-indirection-ignored': { probe: rssPairs, good: RSS_GOOD, bad: rssExpected((h) => (h === undefined ? 1 : (h & 127) % 2)) },
   'net-rss-unclassified-to-receiveq1': { probe: rssPairs, good: RSS_GOOD, bad: rssExpected((h) => (h === undefined ? 0 : RSS_TABLE[h & 127]!)) },
+  'net-inner-hash-any-tunnel': { probe: (c) => tunnelHash(c, 'geneve', undefined), good: tunnelExpected('geneve', false), bad: tunnelExpected('geneve', true) },
+  'net-inner-hash-zero-ignored': { probe: (c) => tunnelHash(c, 'vxlan', 'zero'), good: tunnelExpected('vxlan', false), bad: tunnelExpected('vxlan', true) },
+  'net-inner-hash-kept-after-reset': { probe: (c) => tunnelHash(c, 'vxlan', 'reset'), good: tunnelExpected('vxlan', false), bad: tunnelExpected('vxlan', true) },
+  'net-hash-tunnel-accepts-unsupported': {
+    probe: async (c) => { const u = await up(c, ...TUNNEL_BITS); return (await ctrlCommand(u.q.ctrl!, VIRTIO_NET_CTRL.HASH_TUNNEL, VIRTIO_NET_CTRL_HASH_TUNNEL_SET, le32(VIRTIO_NET_HASH_TUNNEL_TYPE.IPIP))).ack; },
+    control: async (c) => { const u = await up(c, ...TUNNEL_BITS); return (await ctrlCommand(u.q.ctrl!, VIRTIO_NET_CTRL.HASH_TUNNEL, VIRTIO_NET_CTRL_HASH_TUNNEL_SET, le32(VIRTIO_NET_HASH_TUNNEL_TYPE.GENEVE))).ack; },
+    good: 1, bad: 0,
+  },
   'net-rss-hash-ports-swapped': { probe: rssPairs, good: RSS_GOOD, bad: rssExpected((h) => (h === undefined ? 1 : RSS_TABLE[h & 127]!), true) },
   'net-speed-changes-link-up': {
     probe: async (c) => { const u = await up(c, F.SPEED_DUPLEX, F.STATUS); const a = (await readNetConfig(u.d)).speed; return (await readNetConfig(u.d)).speed !== a; },

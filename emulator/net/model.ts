@@ -23,8 +23,8 @@ import { NetStats } from './stats.ts';
 import { NetCoalescing } from './coalescing.ts';
 import { completeChecksum, type WireOffload } from '../../virtio/net.ts';
 import { receiveOffload, transmitOffload, withOffload, type RxOffloaded } from './offload.ts';
-import { encodeHashFields, NET_HDR_HASH_SIZE, VIRTIO_NET_HASH_REPORT } from '../../virtio/net-hash.ts';
-import { NetRss, RSS_MAX_KEY_SIZE, RSS_MAX_TABLE_LENGTH, RSS_SUPPORTED_HASH_TYPES } from './rss.ts';
+import { encodeHashFields, NET_HDR_HASH_SIZE, VIRTIO_NET_CTRL_HASH_TUNNEL_SET, VIRTIO_NET_HASH_REPORT } from '../../virtio/net-hash.ts';
+import { NetRss, RSS_MAX_KEY_SIZE, RSS_MAX_TABLE_LENGTH, RSS_SUPPORTED_HASH_TYPES, SUPPORTED_TUNNEL_TYPES } from './rss.ts';
 
 export const NET_QUEUE_SIZE = 256;
 export const DEFAULT_NET_MAC = new Uint8Array([0x52, 0x54, 0x00, 0xc7, 0x5a, 0x01]);
@@ -35,8 +35,8 @@ export const RX_BACKLOG = 256;
 export const NET_SPEED_MBPS = 10_000;
 /** duplex: 0x00 full per 5.1.4.1 (the layout text says 0x01; both are legal values). */
 export const NET_DUPLEX_FULL = 0x00;
-/** Up to supported_hash_types (RSS, HASH_REPORT). */
-const NET_CONFIG_SIZE_RSS = 24;
+/** Up to supported_tunnel_types (RSS, HASH_REPORT, HASH_TUNNEL). */
+const NET_CONFIG_SIZE_RSS = 28;
 /** What the speed defect presents: beyond 0x7fffffff and not 0xffffffff (unknown). */
 const SPEED_OUT_OF_RANGE = 0x80000000;
 /** What the small-mtu defect presents (and enforces): legal, but below the recommended 1280. */
@@ -128,14 +128,14 @@ export class NetModel implements DeviceModel {
   offeredFeatures(): bigint {
     const F = VIRTIO_NET_F;
     let f = [F.CSUM, F.GUEST_CSUM, F.MAC, F.STATUS, F.MRG_RXBUF, F.CTRL_VQ, F.CTRL_RX, F.CTRL_VLAN, F.CTRL_RX_EXTRA, F.GUEST_ANNOUNCE,
-      F.CTRL_MAC_ADDR, F.MQ, F.MTU, F.SPEED_DUPLEX, F.RSS, F.HASH_REPORT]
+      F.CTRL_MAC_ADDR, F.MQ, F.MTU, F.SPEED_DUPLEX, F.RSS, F.HASH_REPORT, F.HASH_TUNNEL]
       .reduce((a, n) => a | bit(n), 0n);
     // Checksum and TCP segmentation offloads, both ways (offload.ts).
     f |= [F.GUEST_TSO4, F.GUEST_TSO6, F.GUEST_ECN, F.HOST_TSO4, F.HOST_TSO6, F.HOST_ECN].reduce((a, n) => a | bit(n), 0n);
     // Only the hard requirements broken: CTRL_RX_EXTRA (a SHOULD NOT of its own) goes with CTRL_VQ.
-    if (this.defects.on('net-offers-mq-without-ctrl-vq')) f &= ~(bit(F.CTRL_VQ) | bit(F.CTRL_RX_EXTRA) | bit(F.HASH_REPORT));
+    if (this.defects.on('net-offers-mq-without-ctrl-vq')) f &= ~(bit(F.CTRL_VQ) | bit(F.CTRL_RX_EXTRA) | bit(F.HASH_REPORT) | bit(F.HASH_TUNNEL));
     const withoutCtrlVq = bit(F.CTRL_VQ) | bit(F.CTRL_RX) | bit(F.CTRL_VLAN) | bit(F.GUEST_ANNOUNCE) | bit(F.CTRL_MAC_ADDR) | bit(F.MQ)
-      | bit(F.RSS) | bit(F.HASH_REPORT);
+      | bit(F.RSS) | bit(F.HASH_REPORT) | bit(F.HASH_TUNNEL);
     if (this.defects.on('net-offers-rx-extra-without-ctrl-vq')) f = (f & ~withoutCtrlVq) | bit(F.CTRL_RX_EXTRA);
     // The other SHOULD NOT of 5.1.4.1.
     if (this.defects.on('net-offers-hash-report-without-ctrl-vq')) f = (f & ~withoutCtrlVq & ~bit(F.CTRL_RX_EXTRA)) | bit(F.HASH_REPORT);
@@ -147,7 +147,7 @@ export class NetModel implements DeviceModel {
   private negotiated(n: number): boolean { return hasBit(this.dev?.features ?? 0n, n); }
 
   config(): Uint8Array {
-    // Up to supported_hash_types (RSS, HASH_REPORT).
+    // Up to supported_tunnel_types (RSS, HASH_REPORT, HASH_TUNNEL).
     const b = new Uint8Array(NET_CONFIG_SIZE_RSS);
     const v = new DataView(b.buffer);
     b.set(this.configMac, NET_CONFIG.mac[0]);
@@ -163,6 +163,7 @@ export class NetModel implements DeviceModel {
     v.setUint8(NET_CONFIG.rss_max_key_size[0], this.defects.on('net-rss-key-size-small') ? 32 : RSS_MAX_KEY_SIZE);
     v.setUint16(NET_CONFIG.rss_max_indirection_table_length[0], this.defects.on('net-rss-table-length-small') ? 64 : RSS_MAX_TABLE_LENGTH, true);
     v.setUint32(NET_CONFIG.supported_hash_types[0], RSS_SUPPORTED_HASH_TYPES, true);
+    v.setUint32(NET_CONFIG.supported_tunnel_types[0], SUPPORTED_TUNNEL_TYPES, true);
     return b;
   }
 
@@ -549,6 +550,10 @@ export class NetModel implements DeviceModel {
         if (cmd === VIRTIO_NET_CTRL_VLAN.ADD) { if (!this.defects.on('net-vlan-add-ignored')) this.vlans.add(vid); return VIRTIO_NET_OK; }
         if (cmd === VIRTIO_NET_CTRL_VLAN.DEL) { this.vlans.delete(vid); return VIRTIO_NET_OK; }
         return VIRTIO_NET_ERR;
+      }
+      case VIRTIO_NET_CTRL.HASH_TUNNEL: {
+        if (cmd !== VIRTIO_NET_CTRL_HASH_TUNNEL_SET || !this.negotiated(F.HASH_TUNNEL)) return VIRTIO_NET_ERR;
+        return this.rss.tunnelSet(data) ? VIRTIO_NET_OK : VIRTIO_NET_ERR;
       }
       case VIRTIO_NET_CTRL.ANNOUNCE: {
         if (cmd !== VIRTIO_NET_CTRL_ANNOUNCE.ACK || !this.negotiated(F.GUEST_ANNOUNCE)) return VIRTIO_NET_ERR;

@@ -1,13 +1,17 @@
 // The reference network device's hash and RSS state (spec 5.1.9.4.3, 5.1.9.5.6.4,
 // 5.1.9.5.7): what VIRTIO_NET_CTRL_MQ_RSS_CONFIG or _HASH_CONFIG set, the hash of a
 // received frame (for HASH_REPORT) and the receive queue RSS picks for it.
-import { decodeHashConfig, decodeRssConfig, packetHash, VIRTIO_NET_HASH_TYPE_ALL } from '../../virtio/net-hash.ts';
+import {
+  decodeHashConfig, decodeRssConfig, encapsulationOf, packetHash, packetHashTunnel, VIRTIO_NET_HASH_TUNNEL_TYPE, VIRTIO_NET_HASH_TYPE_ALL,
+} from '../../virtio/net-hash.ts';
 import type { Defects } from '../defects.ts';
 
 /** What the device presents in rss_max_key_size / rss_max_indirection_table_length / supported_hash_types. */
 export const RSS_MAX_KEY_SIZE = 40;
 export const RSS_MAX_TABLE_LENGTH = 128;
 export const RSS_SUPPORTED_HASH_TYPES = VIRTIO_NET_HASH_TYPE_ALL;
+/** supported_tunnel_types (HASH_TUNNEL): the UDP encapsulations net-hash.ts recognises. */
+export const SUPPORTED_TUNNEL_TYPES = VIRTIO_NET_HASH_TUNNEL_TYPE.VXLAN | VIRTIO_NET_HASH_TUNNEL_TYPE.GENEVE;
 
 export class NetRss {
   private hashTypes = 0;
@@ -15,6 +19,8 @@ export class NetRss {
   /** Set by RSS_CONFIG: the indirection table (queue pair indexes) and unclassified_queue. */
   private table?: number[];
   private unclassified = 0;
+  /** enabled_tunnel_types (VIRTIO_NET_CTRL_HASH_TUNNEL_SET): inner header hash for these encapsulations. */
+  private tunnels = 0;
 
   constructor(private readonly maxPairs: number, private readonly defects: Defects) {}
 
@@ -24,6 +30,8 @@ export class NetRss {
     this.key = new Uint8Array(0);
     this.table = undefined;
     this.unclassified = 0;
+    // Inner header hash off for every encapsulation (the kept-after-reset defect forgets to).
+    if (!this.defects.on('net-inner-hash-kept-after-reset')) this.tunnels = 0;
   }
 
   /** VIRTIO_NET_CTRL_MQ_RSS_CONFIG; false (VIRTIO_NET_ERR) for a configuration it cannot take. */
@@ -52,11 +60,25 @@ export class NetRss {
     return true;
   }
 
+  /** VIRTIO_NET_CTRL_HASH_TUNNEL_SET (le32 enabled_tunnel_types); false (ERR) for types not supported. */
+  tunnelSet(data: Uint8Array): boolean {
+    if (data.length < 4) return false;
+    const types = new DataView(data.buffer, data.byteOffset, 4).getUint32(0, true);
+    if (types & ~SUPPORTED_TUNNEL_TYPES && !this.defects.on('net-hash-tunnel-accepts-unsupported')) return false;
+    if (!(types === 0 && this.defects.on('net-inner-hash-zero-ignored'))) this.tunnels = types;
+    return true;
+  }
+
   /** The hash of a received frame under the configured types and key, if one is calculated. */
   hash(frame: Uint8Array): { value: number; report: number } | undefined {
     let f = frame;
     if (this.defects.on('net-rss-hash-ports-swapped')) f = swapPorts(frame);
-    return packetHash(f, this.hashTypes, this.key);
+    // The defect takes the inner header of any encapsulation it knows once one type is enabled.
+    if (this.tunnels && this.defects.on('net-inner-hash-any-tunnel')) {
+      const e = encapsulationOf(f);
+      if (e) return packetHash(e.inner, this.hashTypes, this.key);
+    }
+    return packetHashTunnel(f, this.hashTypes, this.key, this.tunnels);
   }
 
   /** The receive queue pair RSS picks, or undefined while RSS_CONFIG has not set up steering. */
