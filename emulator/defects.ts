@@ -174,6 +174,7 @@ export const CLAUSE = {
   netCoalVqSetErr: 'dev/net/device-operation/control-virtqueue/notifications-coalescing#cb4772df',
   netCoalVqIndex: 'dev/net/device-operation/control-virtqueue/notifications-coalescing#65cabacb',
   netCoalReset: 'dev/net/device-operation/control-virtqueue/notifications-coalescing#4580e68e',
+  netCoalSuppressed: 'dev/net/device-operation/control-virtqueue/notifications-coalescing#83cd94e1',
   // Checksum and segmentation offloads (emulator/net/offload.ts).
   netRxCsumValidated: 'dev/net/device-operation/processing-of-incoming-packets#f6733a23',
   netRxCsumPseudo: 'dev/net/device-operation/processing-of-incoming-packets#346f9fcb',
@@ -446,6 +447,8 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'VIRTIO_NET_CTRL_NOTF_COAL_VQ_SET/VQ_GET accept any vq_index (controlq, beyond the queues)' },
   { name: 'net-coal-kept-after-reset', clause: CLAUSE.netCoalReset, devices: NET,
     summary: 'keeps the coalescing parameters across a device reset' },
+  { name: 'net-coal-notifies-suppressed', clause: CLAUSE.netCoalSuppressed, devices: NET,
+    summary: 'when receive coalescing conditions are met (max_packets reached, max_usecs elapsed), notifies even while the driver suppresses notifications' },
   { name: 'net-rx-data-valid-without-guest-csum', clause: CLAUSE.netRxFlagsZero, devices: NET,
     summary: 'sets VIRTIO_NET_HDR_F_DATA_VALID in received headers without VIRTIO_NET_F_GUEST_CSUM' },
   { name: 'net-rx-gso-from-frame', clause: CLAUSE.netRxGsoNone, devices: NET, alsoBreaks: [CLAUSE.netRxGsoTcp4, CLAUSE.netRxGsoUdp, CLAUSE.netRxGsoTcp6],

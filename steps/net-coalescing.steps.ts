@@ -5,7 +5,10 @@
 import { Given, Then, When } from '@cucumber/cucumber';
 import type { CtsWorld } from './support/world.ts';
 import { inconclusive } from './support/assert.ts';
-import { expect, hex } from './common.steps.ts';
+import { drv, expect, hex, settle } from './common.steps.ts';
+import { isPacked } from '../driver/index.ts';
+import { VIRTIO_F } from '../virtio/features.ts';
+import { VIRTQ_AVAIL_F_NO_INTERRUPT } from '../virtio/split-ring.ts';
 import { ctrlCommand, ctrlCommandResult } from '../driver/net.ts';
 import { hasBit } from '../virtio/features.ts';
 import {
@@ -93,4 +96,25 @@ Then('the device refused them with VIRTIO_NET_ERR or reads them back', async fun
   const same = r.coal.max_packets === set.coal.max_packets && r.coal.max_usecs === set.coal.max_usecs;
   expect(this, set.ack === VIRTIO_NET_OK && same, `VIRTIO_NET_ERR, or ${show(set.coal)} in force for vq ${set.vq}`,
     `ack ${hex(set.ack)}, then VQ_GET reads ${show(r.coal)}`);
+});
+
+Given('the driver suppresses used buffer notifications of receiveq1', async function (this: CtsWorld) {
+  const vq = netQueues(this).rx[0]!;
+  if (isPacked(vq)) await vq.disableUsedNotifications();
+  else {
+    // avail.flags means nothing with EVENT_IDX (2.7.7.2): the scenario negotiates without it.
+    if (hasBit(netState(this).accepted ?? 0n, VIRTIO_F.EVENT_IDX)) throw new Error('negotiate without VIRTIO_F_EVENT_IDX to suppress with avail flags');
+    await vq.setAvailFlags(VIRTQ_AVAIL_F_NO_INTERRUPT);
+  }
+  await settle(this);
+  await (await drv(this)).transport.takeNotifications(receiveq(1));
+});
+
+Then('the device sent no used buffer notification for receiveq1', async function (this: CtsWorld) {
+  const per = netState(this).perQueue ?? [];
+  const got = per[0] ?? 0;
+  if (got < 2) inconclusive(`receiveq1 used ${got} buffers: the coalescing conditions (2 packets) were not met`);
+  await settle(this);
+  const n = await (await drv(this)).transport.takeNotifications(receiveq(1));
+  expect(this, n === 0, 'no used buffer notification for receiveq1 while suppressed, though 2 packets met max_packets', `${n} notification(s)`);
 });

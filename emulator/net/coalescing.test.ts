@@ -29,4 +29,16 @@ describe('NetCoalescing', () => {
     n.reset();
     expect(n.of(1)).toEqual({ max_packets: 0, max_usecs: 0 });
   });
+
+  it('holds notifications back until max_packets packets, or max_usecs after the first', async () => {
+    const n = new NetCoalescing(Defects.none());
+    expect(n.coalesce(0, 7, () => {})).toEqual({ held: false });
+    n.command(C.VQ_SET, encodeCoalVq(0, 0, { max_packets: 3, max_usecs: 1_000_000 }), ctx);
+    expect(n.coalesce(0, 7, () => {})).toEqual({ held: true });
+    expect(n.coalesce(0, 8, () => {})).toEqual({ held: true });
+    expect(n.coalesce(0, 9, () => {})).toEqual({ held: false, start: 7 });
+    n.command(C.VQ_SET, encodeCoalVq(2, 0, { max_packets: 10, max_usecs: 2000 }), ctx);
+    const fired = await new Promise<number>((res) => { expect(n.coalesce(2, 40, res).held).toBe(true); });
+    expect(fired).toBe(40);
+  });
 });

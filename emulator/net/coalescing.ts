@@ -21,14 +21,54 @@ export interface CoalContext {
 const within = (c: NetCoal): boolean => c.max_usecs <= COAL_MAX_USECS && c.max_packets <= COAL_MAX_PACKETS;
 const clamp = (c: NetCoal): NetCoal => ({ max_packets: Math.min(c.max_packets, COAL_MAX_PACKETS), max_usecs: Math.min(c.max_usecs, COAL_MAX_USECS) });
 
+/** What coalesce() decided for one used packet. */
+export interface Coalesced {
+  /** The notification waits (more packets or max_usecs to come). */
+  held: boolean;
+  /** The conditions were met with this packet: notify now for what was used since this used position. */
+  start?: number;
+}
+
 export class NetCoalescing {
   private params = new Map<number, NetCoal>();
+  /** Open counting windows per virtqueue: used position at the first packet, packets so far, the max_usecs timer. */
+  private windows = new Map<number, { start: number; count: number; timer?: ReturnType<typeof setTimeout> }>();
 
   constructor(private readonly defects: Defects) {}
 
   /** Every parameter back to 0 (5.1.9.5.10.6), unless the kept-after-reset defect. */
   reset(): void {
     if (!this.defects.on('net-coal-kept-after-reset')) this.params.clear();
+    for (const w of this.windows.values()) clearTimeout(w.timer);
+    this.windows.clear();
+  }
+
+  /**
+   * A packet was used on virtqueue `vq`, `start` being the used position before it. With
+   * non-zero max_packets and max_usecs the device counts (5.1.9.5.10.3): the conditions are
+   * met at max_packets packets (returned as `start`) or when max_usecs elapse after the
+   * window's first packet (`onTimer`, later). Otherwise every packet meets them (held false).
+   */
+  coalesce(vq: number, start: number, onTimer: (start: number) => void): Coalesced {
+    const c = this.of(vq);
+    if (!c.max_packets || !c.max_usecs) return { held: false };
+    let w = this.windows.get(vq);
+    if (!w) {
+      const win: { start: number; count: number; timer?: ReturnType<typeof setTimeout> } = { start, count: 0 };
+      win.timer = setTimeout(() => {
+        if (this.windows.get(vq) !== win) return;
+        this.windows.delete(vq);
+        onTimer(win.start);
+      }, c.max_usecs / 1000);
+      win.timer.unref?.();
+      this.windows.set(vq, win);
+      w = win;
+    }
+    w.count++;
+    if (w.count < c.max_packets) return { held: true };
+    clearTimeout(w.timer);
+    this.windows.delete(vq);
+    return { held: false, start: w.start };
   }
 
   of(vq: number): NetCoal { return this.params.get(vq) ?? ZERO; }

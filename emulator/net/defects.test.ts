@@ -16,6 +16,7 @@ import {
 import {
   VIRTIO_NET_CTRL_NOTF_COAL, VIRTIO_NET_CTRL_STATS, VIRTIO_NET_STATS_TYPE, decodeCoal, encodeCoal, encodeCoalVq, encodeStatsRequest, statsBit,
 } from '../../virtio/net.ts';
+import type { SplitRingDriver } from '../../virtio/split-ring-driver.ts';
 import { DEFECTS } from '../defects.ts';
 import { OFFLOAD_PROBES } from './offload-probes.ts';
 import {
@@ -177,6 +178,16 @@ async function coal(c: Ctx, cmd: number, data: Uint8Array, o: { before?: Array<[
   return { ack: (await ctrlCommand(u.q.ctrl!, VIRTIO_NET_CTRL.NOTF_COAL, cmd, data)).ack };
 }
 const BIG = { max_packets: 1_000_000, max_usecs: 10 }, SMALL = { max_packets: 16, max_usecs: 10 };
+
+async function suppressedRx(c: Ctx, coalescing: boolean): Promise<number> {
+  const u = await up(c, F.MAC, F.CTRL_VQ, F.VQ_NOTF_COAL);
+  if (coalescing) expect((await ctrlCommand(u.q.ctrl!, VIRTIO_NET_CTRL.NOTF_COAL, VIRTIO_NET_CTRL_NOTF_COAL.VQ_SET, encodeCoalVq(0, 0, { max_packets: 2, max_usecs: 1_000_000 }))).ack).toBe(0);
+  await postRxBuffers(u.q.rx[0]!, [2048, 2048, 2048, 2048]);
+  await (u.q.rx[0]! as SplitRingDriver).setAvailFlags(1); // VIRTQ_AVAIL_F_NO_INTERRUPT
+  await u.d.transport.takeNotifications(0);
+  for (let i = 0; i < 2; i++) await u.t.wire!.inject(makeFrame({ dst: u.mac, src: PEER, len: 200, seed: i }));
+  return u.d.transport.takeNotifications(0);
+}
 
 interface Probe { probe: (c: Ctx) => Promise<unknown>; control?: (c: Ctx) => Promise<unknown>; good: unknown; bad: unknown; ring?: 'packed' }
 
@@ -431,6 +442,12 @@ const PROBES: Record<string, Probe> = {
     probe: async (c) => (await coal(c, VIRTIO_NET_CTRL_NOTF_COAL.VQ_GET, encodeCoalVq(0, 0), { before: [[VIRTIO_NET_CTRL_NOTF_COAL.VQ_SET, encodeCoalVq(0, 0, SMALL)]], resetBefore: true })).coal,
     control: async (c) => (await coal(c, VIRTIO_NET_CTRL_NOTF_COAL.VQ_GET, encodeCoalVq(0, 0))).coal,
     good: { max_packets: 0, max_usecs: 0 }, bad: SMALL,
+  },
+  'net-coal-notifies-suppressed': {
+    // Notifications for receiveq1 while avail flags say NO_INTERRUPT, after 2 frames (with or without max_packets 2).
+    probe: (c) => suppressedRx(c, true),
+    control: (c) => suppressedRx(c, false),
+    good: 0, bad: 1,
   },
   'packed-multi-buffer-first-early': {
     ring: 'packed',

@@ -300,7 +300,11 @@ export class NetModel implements DeviceModel {
           if (this.wire.dropped !== dropped) this.rxCount(pair, 'rx_drops');
           else { this.rxCount(pair, 'rx_packets'); this.rxCount(pair, 'rx_bytes', frame.length); }
           await ring.suppressNotifications(false);
-          if (ring.usedIdx !== oldUsed && await ring.shouldNotify(oldUsed)) { dev.irq.queue(2 * pair); this.rxCount(pair, 'rx_interrupts'); }
+          if (ring.usedIdx !== oldUsed) {
+            // Receive notification coalescing (coalescing.ts): held back, or due for what was used since the window opened.
+            const co = this.coal.coalesce(2 * pair, oldUsed, (start) => this.coalescedNotify(pair, ring, start));
+            if (!co.held && await this.mayNotify(ring, co.start ?? oldUsed, co.start !== undefined)) { dev.irq.queue(2 * pair); this.rxCount(pair, 'rx_interrupts'); }
+          }
         } catch (e) {
           if (e instanceof RingError || e instanceof DmaError) { dev.needsReset(e.message); return; }
           throw e;
@@ -502,6 +506,24 @@ export class NetModel implements DeviceModel {
     if (vq < 2 * pairs) return vq % 2 === 0 ? 'rx' : 'tx';
     if (this.negotiated(VIRTIO_NET_F.CTRL_VQ) && vq === controlq(multi, this.maxPairs)) return 'ctrl';
     return undefined;
+  }
+
+  /** Coalescing conditions never override suppression (5.1.9.5.10.6), unless the defect. */
+  private async mayNotify(ring: DeviceRing, start: number, coalesced: boolean): Promise<boolean> {
+    if (coalesced && this.defects.on('net-coal-notifies-suppressed')) return true;
+    return ring.shouldNotify(start);
+  }
+
+  /** max_usecs elapsed on a receive window: notify (unless suppressed) for what was used since `start`. */
+  private coalescedNotify(pair: number, ring: DeviceRing, start: number): void {
+    const epoch = this.epoch;
+    const run = async (): Promise<void> => {
+      const dev = this.dev;
+      if (!dev || epoch !== this.epoch || dev.queues[2 * pair]?.ring !== ring) return;
+      if (await this.mayNotify(ring, start, true)) { dev.irq.queue(2 * pair); this.rxCount(pair, 'rx_interrupts'); }
+    };
+    const p = this.lock.then(run, run);
+    this.lock = p.catch(() => undefined);
   }
 
   private rxCount(pair: number, counter: string, n = 1): void { this.stats.add('RX_BASIC', 2 * pair, counter, n); }

@@ -45,3 +45,12 @@ Feature: Network device notification coalescing (device requirements, 5.1.9.5.10
     And the driver has set coalescing of receiveq1 to 16 packets and 100 usecs
     When the driver resets and initializes the device again with "VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_VQ_NOTF_COAL"
     Then coalescing of receiveq1 reads 0 packets and 0 usecs
+
+  @clause:dev/net/device-operation/control-virtqueue/notifications-coalescing#83cd94e1 @requires:VIRTIO_NET_F_VQ_NOTF_COAL
+  Scenario: Met coalescing conditions send no notification while the driver suppresses them
+    Given the net driver has initialized the device with "VIRTIO_NET_F_MAC, VIRTIO_NET_F_CTRL_VQ, VIRTIO_NET_F_VQ_NOTF_COAL"
+    And the driver has set coalescing of receiveq1 to 2 packets and 1000000 usecs
+    And the driver has posted 4 receive buffers of 2048 bytes
+    And the driver suppresses used buffer notifications of receiveq1
+    When the wire brings 2 frames for the device's MAC address
+    Then the device sent no used buffer notification for receiveq1
