@@ -183,6 +183,7 @@ export const CLAUSE = {
   netRxGsoEcn: 'dev/net/device-operation/processing-of-incoming-packets#cd1d69b3',
   netRxGsoHdrLen: 'dev/net/device-operation/processing-of-incoming-packets#0bf50cf6',
   netTxHdrLenHint: 'dev/net/device-operation/packet-transmission#1a33c732',
+  netRxTunnelGsoNotNegotiated: 'dev/net/device-operation/processing-of-incoming-packets#91d4d8fa',
 } as const;
 
 const BOTH: DefectDevice[] = ['entropy', 'blk'];
@@ -544,6 +545,8 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'with VIRTIO_NET_F_HOST_TSO4/TSO6 (no GUEST_HDRLEN), segments a TCP GSO packet behind the first hdr_len bytes, as if they were its headers' },
   { name: 'net-rx-partial-csum-not-completed', clause: CLAUSE.netRxFlagsZero, devices: NET,
     summary: 'without VIRTIO_NET_F_GUEST_CSUM, delivers a packet whose checksum the host left partial without completing it' },
+  { name: 'net-rx-tunnel-gso-as-tcp', clause: CLAUSE.netRxTunnelGsoNotNegotiated, devices: NET,
+    summary: 'with VIRTIO_NET_F_GUEST_TSO4/TSO6 but not GUEST_UDP_TUNNEL_GSO, delivers a UDP-tunnelled TCP packet to segment whole, as gso_type TCPV4/TCPV6' },
 ];
 
 const NAMES = new Set(DEFECTS.map((d) => d.name));

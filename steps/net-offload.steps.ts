@@ -13,7 +13,7 @@ import { netReady, postRxBuffers, readNetConfig, readRxPacket, sendFrame, takeUs
 import { DriverError } from '../driver/index.ts';
 import { VIRTIO_F, bit, hasBit } from '../virtio/features.ts';
 import {
-  TCP_FLAG, VIRTIO_NET_F, VIRTIO_NET_HDR_F, VIRTIO_NET_HDR_GSO, completeChecksum, ipv4HeaderOk, l4ChecksumOk, l4Of, makeL4Frame, parseMac, pseudoHeaderSum,
+  TCP_FLAG, VIRTIO_NET_F, VIRTIO_NET_HDR_F, VIRTIO_NET_HDR_GSO, completeChecksum, ipv4HeaderOk, l4ChecksumOk, l4Of, makeL4Frame, parseMac, pseudoHeaderSum, vxlanEncap, VXLAN_OVERHEAD,
   type WireOffload,
 } from '../virtio/net.ts';
 
@@ -84,16 +84,18 @@ Given('{int} receive buffers of {int} bytes are posted for offloaded packets', a
 // ---- receive: the host's offloads ---------------------------------------------------------
 
 /** Hand the device a TCP/IPv4 frame with offload metadata, then read every packet receiveq1 got. */
-async function bring(w: CtsWorld, o: { payload: number; partial: boolean; badIp?: boolean; cwr?: boolean; mss?: number }): Promise<void> {
+async function bring(w: CtsWorld, o: { payload: number; partial: boolean; badIp?: boolean; cwr?: boolean; mss?: number; tunnel?: boolean }): Promise<void> {
   const s = O(w);
   const wr = await wire(w);
   if (!wr.injectOffloaded) inconclusive('this target\'s wire cannot hand the device host offload metadata (partial checksums, packets to segment)');
-  const frame = makeL4Frame({ dst: s.mac!, src: PEER, l4: 'tcp4', payload: o.payload, partial: o.partial, badIpChecksum: o.badIp, cwr: o.cwr });
-  const i = l4Of(frame)!;
-  const csum = { start: i.l4, offset: i.csumOffset };
+  const tcp = makeL4Frame({ dst: o.tunnel ? OTHER : s.mac!, src: PEER, l4: 'tcp4', payload: o.payload, partial: o.partial, badIpChecksum: o.badIp, cwr: o.cwr });
+  const i = l4Of(tcp)!;
+  // In a tunnel the checksum to complete is the inner TCP one, behind the outer headers.
+  const frame = o.tunnel ? vxlanEncap(tcp, { dst: s.mac!, src: PEER }) : tcp;
+  const csum = { start: (o.tunnel ? VXLAN_OVERHEAD : 0) + i.l4, offset: i.csumOffset };
   s.frame = frame;
   s.mss = o.mss;
-  s.offload = o.mss ? { csum, gso: { type: VIRTIO_NET_HDR_GSO.TCPV4, size: o.mss, ecn: o.cwr } } : { csum };
+  s.offload = o.mss ? { csum, gso: { type: VIRTIO_NET_HDR_GSO.TCPV4, size: o.mss, ecn: o.cwr, tunnel: o.tunnel } } : { csum };
   await wr.injectOffloaded(frame, s.offload);
   await settle(w);
   const vq = queues(w).rx[0]!;
@@ -126,6 +128,10 @@ When('the wire brings an IPv4 TCP packet of {int} payload bytes for segmentation
 
 When('the wire brings an IPv4 TCP packet of {int} payload bytes with CWR set for segmentation with MSS {int}', async function (this: CtsWorld, n: number, mss: number) {
   await bring(this, { payload: n, partial: true, mss, cwr: true });
+});
+
+When('the wire brings a UDP-tunnelled IPv4 TCP packet of {int} payload bytes for segmentation with MSS {int}', async function (this: CtsWorld, n: number, mss: number) {
+  await bring(this, { payload: n, partial: true, mss, tunnel: true });
 });
 
 function packets(w: CtsWorld): RxPacket[] {
@@ -192,6 +198,12 @@ Then('no packet is delivered as a TCP packet requiring segmentation', function (
   // The clause's first half: SHOULD NOT without GUEST_ECN.
   expect(this, bad.length === 0, 'gso_type VIRTIO_NET_HDR_GSO_NONE on every packet with CWR set (VIRTIO_NET_F_GUEST_ECN not negotiated)',
     bad.length ? `${bad.length} GSO packet(s) with CWR: ${hdrText(bad[0]!)}` : 'ok', 'SHOULD');
+});
+
+Then('no packet is delivered as a GSO packet', function (this: CtsWorld) {
+  const bad = packets(this).filter((p) => p.hdr.gso_type !== VIRTIO_NET_HDR_GSO.NONE);
+  expect(this, bad.length === 0, 'gso_type VIRTIO_NET_HDR_GSO_NONE on every packet (a UDP-tunnelled TCP packet, VIRTIO_NET_F_GUEST_UDP_TUNNEL_GSO not negotiated)',
+    bad.length ? `${bad.length} GSO packet(s): ${hdrText(bad[0]!)}` : 'ok');
 });
 
 Then('every packet delivered as GSO has hdr_len covering its Ethernet, IP and TCP headers', function (this: CtsWorld) {

@@ -210,11 +210,12 @@ export function vlanOf(frame: Uint8Array): number | undefined {
  * Offload metadata a host backend hands the device with a frame (what a tap's vnet header
  * carries): `csum` — the L4 checksum is partial (its field holds the pseudo-header sum),
  * to be completed from `start` and stored at start + offset; `gso` — a TCP packet larger
- * than the MSS `size`, of gso_type TCPV4 or TCPV6, `ecn` when it has CWR set.
+ * than the MSS `size`, of gso_type TCPV4 or TCPV6, `ecn` when it has CWR set, `tunnel` when
+ * that TCP packet travels inside a UDP tunnel (vxlanEncap: segmenting means the inner one).
  */
 export interface WireOffload {
   csum?: { start: number; offset: number };
-  gso?: { type: number; size: number; ecn?: boolean };
+  gso?: { type: number; size: number; ecn?: boolean; tunnel?: boolean };
 }
 
 /** Big-endian 16-bit ones' complement sum of b[start, end) added to `sum`, folded (a trailing odd byte is padded). */
@@ -405,4 +406,26 @@ export function encodeCoalVq(vq_index: number, reserved: number, coal?: NetCoal)
   v.setUint16(2, reserved, true);
   if (coal) b.set(encodeCoal(coal), 4);
   return b;
+}
+
+export const VXLAN_PORT = 4789;
+/** Outer Ethernet + IPv4 + UDP + VXLAN header bytes in front of a vxlanEncap'd frame. */
+export const VXLAN_OVERHEAD = ETH_HLEN + 20 + 8 + 8;
+
+/**
+ * `inner` (a whole Ethernet frame) inside VXLAN over UDP/IPv4 (destination port 4789,
+ * VNI 42): outer IPv4 header checksum right, outer UDP checksum 0 (none, legal over IPv4).
+ */
+export function vxlanEncap(inner: Uint8Array, o: { dst: Uint8Array; src: Uint8Array }): Uint8Array {
+  const f = makeFrame({ dst: o.dst, src: o.src, len: VXLAN_OVERHEAD + inner.length, l4: 'udp4' });
+  const v = new DataView(f.buffer, f.byteOffset, f.length);
+  const udp = ETH_HLEN + 20;
+  v.setUint16(udp, 0xc000, false);
+  v.setUint16(udp + 2, VXLAN_PORT, false);
+  v.setUint16(udp + 4, f.length - udp, false);
+  v.setUint16(udp + 6, 0, false);
+  v.setUint32(udp + 8, 0x08000000, false); // VXLAN flags: I (VNI valid)
+  v.setUint32(udp + 12, 42 << 8, false);
+  f.set(inner, VXLAN_OVERHEAD);
+  return f;
 }

@@ -6,7 +6,7 @@ import { openDriver } from '../../driver/index.ts';
 import { netReady, postRxBuffers, readNetConfig, readRxPacket, sendFrame, takeUsed, type RxPacket } from '../../driver/net.ts';
 import { VIRTIO_F, bit } from '../../virtio/features.ts';
 import {
-  VIRTIO_NET_F, VIRTIO_NET_HDR_F, VIRTIO_NET_HDR_GSO, l4ChecksumOk, l4Of, makeL4Frame, parseMac, pseudoHeaderSum, type WireOffload,
+  VIRTIO_NET_F, VIRTIO_NET_HDR_F, VIRTIO_NET_HDR_GSO, l4ChecksumOk, l4Of, makeL4Frame, parseMac, pseudoHeaderSum, vxlanEncap, VXLAN_OVERHEAD, type WireOffload,
 } from '../../virtio/net.ts';
 
 export interface OffloadProbeCtx { transport: 'pci' | 'mmio'; defect?: string; ring?: 'split' | 'packed' }
@@ -26,12 +26,14 @@ async function up(c: OffloadProbeCtx, bits: number[]) {
 }
 
 /** A TCP/IPv4 frame handed over with a partial checksum (and `mss`: to segment); the packets receiveq1 got. */
-async function offloaded(c: OffloadProbeCtx, bits: number[], o: { badIp?: boolean; mss?: number; cwr?: boolean } = {}): Promise<RxPacket[]> {
+async function offloaded(c: OffloadProbeCtx, bits: number[], o: { badIp?: boolean; mss?: number; cwr?: boolean; tunnel?: boolean } = {}): Promise<RxPacket[]> {
   const u = await up(c, bits);
   const bufs = await postRxBuffers(u.q.rx[0]!, Array(4).fill(65562));
-  const f = makeL4Frame({ dst: u.mac, src: PEER, l4: 'tcp4', payload: o.mss ? 4000 : 1000, partial: true, badIpChecksum: o.badIp, cwr: o.cwr });
-  const i = l4Of(f)!;
-  const off: WireOffload = { csum: { start: i.l4, offset: i.csumOffset }, ...(o.mss ? { gso: { type: VIRTIO_NET_HDR_GSO.TCPV4, size: o.mss, ecn: o.cwr } } : {}) };
+  const tcp = makeL4Frame({ dst: u.mac, src: PEER, l4: 'tcp4', payload: o.mss ? 4000 : 1000, partial: true, badIpChecksum: o.badIp, cwr: o.cwr });
+  const i = l4Of(tcp)!;
+  const f = o.tunnel ? vxlanEncap(tcp, { dst: u.mac, src: PEER }) : tcp;
+  const start = (o.tunnel ? VXLAN_OVERHEAD : 0) + i.l4;
+  const off: WireOffload = { csum: { start, offset: i.csumOffset }, ...(o.mss ? { gso: { type: VIRTIO_NET_HDR_GSO.TCPV4, size: o.mss, ecn: o.cwr, tunnel: o.tunnel } } : {}) };
   await u.t.wire!.injectOffloaded!(f, off);
   let used = await takeUsed(u.q.rx[0]!);
   const out: RxPacket[] = [];
@@ -93,6 +95,11 @@ export const OFFLOAD_PROBES: Record<string, OffloadProbe> = {
     probe: (c) => txGso(c, 34),
     control: (c) => txGso(c, 54),
     good: true, bad: false,
+  },
+  'net-rx-tunnel-gso-as-tcp': {
+    probe: async (c) => (await offloaded(c, TSO, { mss: 1400, tunnel: true })).map((p) => p.hdr.gso_type),
+    control: async (c) => (await offloaded(c, TSO, { mss: 1400 })).map((p) => p.hdr.gso_type),
+    good: [0, 0, 0], bad: [VIRTIO_NET_HDR_GSO.TCPV4],
   },
   'net-rx-partial-csum-not-completed': {
     probe: async (c) => l4ChecksumOk((await first(offloaded(c, [F.MAC]))).frame),

@@ -2,11 +2,11 @@
 // device's offload decisions (offload.ts) on frames built from them.
 import { describe, expect, it } from 'vitest';
 import {
-  VIRTIO_NET_HDR_F, VIRTIO_NET_HDR_GSO, completeChecksum, ipv4HeaderOk, l4ChecksumOk, l4Of, makeL4Frame, onesSum, parseMac, pseudoHeaderSum,
+  VIRTIO_NET_HDR_F, VIRTIO_NET_HDR_GSO, VXLAN_OVERHEAD, completeChecksum, vxlanEncap, ipv4HeaderOk, l4ChecksumOk, l4Of, makeL4Frame, onesSum, parseMac, pseudoHeaderSum,
   type NetHdr,
 } from '../../virtio/net.ts';
 import { Defects } from '../defects.ts';
-import { receiveOffload, segmentTcp, transmitOffload } from './offload.ts';
+import { receiveOffload, segmentTcp, segmentTunnel, transmitOffload } from './offload.ts';
 
 const hexBytes = (s: string): Uint8Array => new Uint8Array(s.replace(/\s+/g, '').match(/../g)!.map((b) => parseInt(b, 16)));
 const u16 = (f: Uint8Array, at: number): number => (f[at]! << 8) | f[at + 1]!;
@@ -86,6 +86,24 @@ describe('reference offloads (offload.ts)', () => {
     expect(segs.map((s) => s[47]! & 0x08)).toEqual([0, 0, 0x08]); // PSH on the last only
     const joined = segs.flatMap((s) => [...s.subarray(54)]);
     expect(joined).toEqual([...f.subarray(54)]);
+  });
+
+  it('segments the TCP packet inside a VXLAN tunnel behind fixed outer headers', () => {
+    const inner = makeL4Frame({ ...MAC, l4: 'tcp4', payload: 2500, partial: true });
+    const f = vxlanEncap(inner, MAC);
+    expect(l4Of(f)).toMatchObject({ proto: 17, l4: 34, l4Len: 16 + inner.length });
+    const segs = segmentTunnel(f, 1000);
+    expect(segs.map((s) => s.length)).toEqual([VXLAN_OVERHEAD + 1054, VXLAN_OVERHEAD + 1054, VXLAN_OVERHEAD + 554]);
+    for (const s of segs) {
+      expect(ipv4HeaderOk(s)).toBe(true);
+      expect(u16(s, 16)).toBe(s.length - 14); // outer IPv4 total length
+      expect(u16(s, 38)).toBe(s.length - 34); // outer UDP length
+      expect(l4ChecksumOk(s.subarray(VXLAN_OVERHEAD))).toBe(true);
+    }
+    expect(segs.flatMap((s) => [...s.subarray(VXLAN_OVERHEAD + 54)])).toEqual([...inner.subarray(54)]);
+    // Without GUEST_UDP_TUNNEL_GSO (never offered) it is segmented even with GUEST_TSO4.
+    const gso = { type: VIRTIO_NET_HDR_GSO.TCPV4, size: 1000, tunnel: true };
+    expect(receiveOffload(f, { gso }, ALL, D).map((p) => p.hdr)).toEqual([{}, {}, {}]);
   });
 
   it('receive: passes a partial checksum on with NEEDS_CSUM only with GUEST_CSUM and a right IPv4 header', () => {

@@ -8,11 +8,13 @@
 //     hdr_len) when GUEST_TSO4/TSO6 (and GUEST_ECN for a CWR packet) are negotiated;
 //     otherwise segmented here into fully checksummed packets of at most gso_size bytes —
 //     not dropped, because a host stack whose peer cannot take GSO segments it (Linux tap
-//     with the offload turned off), so the data still reaches the driver.
+//     with the offload turned off), so the data still reaches the driver;
+//   - a TCP packet to segment inside a UDP tunnel (VXLAN): always segmented here, inner TCP
+//     and outer IPv4/UDP lengths fixed per segment, since GUEST_UDP_TUNNEL_GSO is not offered.
 // Transmit: with HOST_TSO4/TSO6 a TCPV4/TCPV6 packet is segmented onto the wire; the
 // header sizes come from the packet itself, never from hdr_len (GUEST_HDRLEN is not offered).
 import {
-  ETH_HLEN, IPPROTO_TCP, TCP_FLAG, VIRTIO_NET_HDR_F, VIRTIO_NET_HDR_GSO, completeChecksum, ipv4HeaderChecksum, ipv4HeaderOk, l4Of,
+  ETH_HLEN, IPPROTO_TCP, IPPROTO_UDP, TCP_FLAG, VIRTIO_NET_HDR_F, VIRTIO_NET_HDR_GSO, completeChecksum, ipv4HeaderChecksum, ipv4HeaderOk, l4Of,
   pseudoHeaderSum, type NetHdr, type WireOffload,
 } from '../../virtio/net.ts';
 import type { Defects } from '../defects.ts';
@@ -32,6 +34,15 @@ const GSO_BASE = ~(VIRTIO_NET_HDR_GSO.ECN | VIRTIO_NET_HDR_GSO.UDP_TUNNEL_IPV4 |
 export function receiveOffload(frame: Uint8Array, off: WireOffload, f: RxOffloadFeatures, defects: Defects): RxOffloaded[] {
   const i = l4Of(frame);
   const gso = off.gso;
+  if (gso?.tunnel && i?.proto === IPPROTO_UDP) {
+    // The defect passes it on as plain TCP GSO (no tunnel bits: GUEST_UDP_TUNNEL_GSO is not offered).
+    if (defects.on('net-rx-tunnel-gso-as-tcp') && f.guestCsum && (gso.type === VIRTIO_NET_HDR_GSO.TCPV6 ? f.tso6 : f.tso4)) {
+      const inner = l4Of(frame.subarray(i.payload + VXLAN_HLEN));
+      const hdr = { flags: VIRTIO_NET_HDR_F.NEEDS_CSUM, gso_type: gso.type, gso_size: gso.size, hdr_len: i.payload + VXLAN_HLEN + (inner?.payload ?? 0) };
+      return [{ frame: frame.slice(), hdr: inner ? { ...hdr, csum_start: i.payload + VXLAN_HLEN + inner.l4, csum_offset: inner.csumOffset } : hdr }];
+    }
+    return segmentTunnel(frame, gso.size).map((s) => ({ frame: s, hdr: {} }));
+  }
   if (gso && i?.proto === IPPROTO_TCP && (gso.type === VIRTIO_NET_HDR_GSO.TCPV4 || gso.type === VIRTIO_NET_HDR_GSO.TCPV6)) {
     const negotiated = gso.type === VIRTIO_NET_HDR_GSO.TCPV6 ? f.tso6 : f.tso4;
     // Without GUEST_ECN a CWR packet is not passed as GSO (5.1.9.4.1 SHOULD NOT); the defect ignores the CWR.
@@ -99,7 +110,12 @@ export function segmentTcp(frame: Uint8Array, mss: number, hdrLen?: number): Uin
   if (!i || i.proto !== IPPROTO_TCP || mss <= 0) return [frame];
   const h = Math.min(hdrLen ?? i.payload, frame.length);
   const end = i.l4 + i.l4Len;
-  if (end - h <= mss) return [frame];
+  if (end - h <= mss) {
+    // Fits: one segment, still with a complete checksum (the host's may be partial).
+    const one = frame.slice();
+    fixSegment(one, new DataView(one.buffer).getUint32(i.l4 + 4, false), i.v6 ? 0 : new DataView(one.buffer).getUint16(i.l3 + 4, false), true, true);
+    return [one];
+  }
   const out: Uint8Array[] = [];
   const dv = new DataView(frame.buffer, frame.byteOffset, frame.length);
   const seq0 = dv.getUint32(i.l4 + 4, false);
@@ -136,4 +152,33 @@ function fixSegment(s: Uint8Array, seq: number, id: number, first: boolean, last
   s[i.l4 + 13] = flags;
   v.setUint16(i.l4 + i.csumOffset, pseudoHeaderSum(s, i), false);
   completeChecksum(s, i.l4, i.csumOffset);
+}
+
+/** VXLAN header after the outer UDP header. */
+const VXLAN_HLEN = 8;
+
+/**
+ * Segment the TCP packet inside a UDP tunnel (outer Ethernet/IPv4/UDP, VXLAN, inner
+ * frame): the inner frame as segmentTcp does, each behind a copy of the outer headers with
+ * the outer IPv4 length, id and checksum and the UDP length fixed (outer UDP checksum 0).
+ */
+export function segmentTunnel(frame: Uint8Array, mss: number): Uint8Array[] {
+  const o = l4Of(frame);
+  if (!o || o.proto !== IPPROTO_UDP || o.v6) return [frame];
+  const innerAt = o.payload + VXLAN_HLEN;
+  const v0 = new DataView(frame.buffer, frame.byteOffset, frame.length);
+  const id0 = v0.getUint16(o.l3 + 4, false);
+  return segmentTcp(frame.subarray(innerAt, o.l4 + o.l4Len), mss).map((seg, n) => {
+    const s = new Uint8Array(innerAt + seg.length);
+    s.set(frame.subarray(0, innerAt), 0);
+    s.set(seg, innerAt);
+    const v = new DataView(s.buffer);
+    v.setUint16(o.l3 + 2, s.length - o.l3, false);
+    v.setUint16(o.l3 + 4, (id0 + n) & 0xffff, false);
+    v.setUint16(o.l3 + 10, 0, false);
+    v.setUint16(o.l3 + 10, ipv4HeaderChecksum(s.subarray(o.l3, o.l4)), false);
+    v.setUint16(o.l4 + 4, s.length - o.l4, false);
+    v.setUint16(o.l4 + 6, 0, false);
+    return s;
+  });
 }

@@ -61,3 +61,10 @@ Feature: Network device receive checksum and segmentation offloads (device requi
     And 4 receive buffers of 65562 bytes are posted for offloaded packets
     When the wire brings an IPv4 TCP packet of 4000 payload bytes with CWR set for segmentation with MSS 1400
     Then no packet is delivered as a TCP packet requiring segmentation
+
+  @clause:dev/net/device-operation/processing-of-incoming-packets#91d4d8fa @requires:VIRTIO_NET_F_GUEST_TSO4 @ring:any
+  Scenario: Without VIRTIO_NET_F_GUEST_UDP_TUNNEL_GSO a UDP-tunnelled TCP packet is not delivered for segmentation
+    Given the net device is initialized for offloads with "VIRTIO_NET_F_MAC, VIRTIO_NET_F_GUEST_CSUM, VIRTIO_NET_F_GUEST_TSO4"
+    And 4 receive buffers of 65562 bytes are posted for offloaded packets
+    When the wire brings a UDP-tunnelled IPv4 TCP packet of 4000 payload bytes for segmentation with MSS 1400
+    Then no packet is delivered as a GSO packet
