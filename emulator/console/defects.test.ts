@@ -4,8 +4,8 @@
 // next to the trigger shows the defect stays dormant otherwise.
 import { describe, expect, it } from 'vitest';
 import { createReferenceTarget, type ReferenceTarget } from '../../adapters/reference/index.ts';
-import { ConsoleDriver, consoleFeatures, openDriver, readConsoleConfig, writeEmergency, type Driver } from '../../driver/index.ts';
-import { CONTROL_RECEIVEQ, VIRTIO_CONSOLE, VIRTIO_CONSOLE_F } from '../../virtio/console.ts';
+import { ConsoleDriver, addBuffers, consoleFeatures, openDriver, readConsoleConfig, writeEmergency, type Driver } from '../../driver/index.ts';
+import { CONTROL_RECEIVEQ, VIRTIO_CONSOLE, VIRTIO_CONSOLE_F, transmitq } from '../../virtio/console.ts';
 import { ACKNOWLEDGE, DRIVER } from '../../virtio/status.ts';
 import { DEFECTS } from '../defects.ts';
 
@@ -158,6 +158,25 @@ const PROBES: Record<string, Probe> = {
       return (await u.c.controlMessages(() => false, 40)).map((m) => [m.event, m.id]);
     },
     good: [[E.DEVICE_ADD, 0]], bad: [[E.DEVICE_REMOVE, 1], [E.DEVICE_ADD, 0]],
+  },
+  'packed-starts-out-of-ring-order': {
+    // Packed ring, buffers "a", "b", "c" on port 0's transmitq made available before one
+    // notification: the bytes the host receives.
+    probe: async (c) => {
+      const t = await createReferenceTarget({ device: 'console', transport: c.transport, defect: c.defect, timeoutScale: 0.05 });
+      const d = await openDriver(t, { ring: 'packed' });
+      await ConsoleDriver.open(d, { features: PORT0 });
+      const q = d.ring(transmitq(0));
+      for (const b of 'abc') {
+        const a = await d.mem.alloc(1);
+        await d.mem.write(a, new TextEncoder().encode(b));
+        await addBuffers(q, [{ addr: a, len: 1, write: false }]);
+      }
+      await q.kick({ force: true });
+      await t.bus.settle();
+      return new TextDecoder().decode(t.console!.received(0));
+    },
+    good: 'abc', bad: 'bac',
   },
   'console-tx-used-len-total': {
     probe: async (c) => (await (await open(c, { features: PORT0 })).c.send(0, new Uint8Array(5))).usedLen,
