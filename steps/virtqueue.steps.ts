@@ -311,8 +311,11 @@ const LEN_POISON = 0xffffffff;
 When('the driver fills the used ring\'s len fields with 0xffffffff and submits a request', async function (this: CtsWorld) {
   const q = splitVq(this);
   const d = await drv(this);
-  // The len fields of every used element: a value no buffer of this queue can be used with.
-  for (let i = 0; i < q.size; i++) await d.mem.write(q.used + USED.ring + USED.ELEM_SIZE * i + 4, new Uint8Array([0xff, 0xff, 0xff, 0xff]));
+  // The len fields of every used element: a value no buffer of this queue can be used with
+  // (one write of the whole ring, ids kept).
+  const ring = await d.mem.read(q.used + USED.ring, USED.ELEM_SIZE * q.size);
+  for (let i = 0; i < q.size; i++) ring.fill(0xff, USED.ELEM_SIZE * i + 4, USED.ELEM_SIZE * (i + 1));
+  await d.mem.write(q.used + USED.ring, ring);
   await addBuffers(q, await probeBuffers(this));
   const slot = q.lastUsedIdx();
   await q.kick({ force: true });
