@@ -518,7 +518,7 @@ export const DEFECTS: readonly DefectInfo[] = [
   { name: 'net-rss-unclassified-to-receiveq1', clause: CLAUSE.netRssSteering, devices: NET,
     summary: 'with RSS configured, puts packets it calculates no hash for on receiveq1 instead of unclassified_queue' },
   { name: 'net-rss-hash-ports-swapped', clause: CLAUSE.netRssSteering, devices: NET,
-    summary: 'calculates the TCP/UDP hash with the destination port before the source port (steering and hash_value follow it)' },
+    summary: 'with RSS configured, calculates the TCP/UDP hash with the destination port before the source port (steering and hash_value follow it)' },
   { name: 'net-inner-hash-any-tunnel', clause: CLAUSE.netInnerHashOuter, devices: NET,
     summary: 'once any encapsulation type is enabled for inner header hash, hashes the inner header of every encapsulation it recognises (VXLAN and GENEVE)' },
   { name: 'net-hash-tunnel-accepts-unsupported', clause: CLAUSE.netInnerHashUnsupported, devices: NET,

@@ -72,7 +72,8 @@ export class NetRss {
   /** The hash of a received frame under the configured types and key, if one is calculated. */
   hash(frame: Uint8Array): { value: number; report: number } | undefined {
     let f = frame;
-    if (this.defects.on('net-rss-hash-ports-swapped')) f = swapPorts(frame);
+    // The defect is in RSS's hash (parameters from RSS_CONFIG), not in HASH_CONFIG's.
+    if (this.table && this.defects.on('net-rss-hash-ports-swapped')) f = swapPorts(frame);
     // The defect takes the inner header of any encapsulation it knows once one type is enabled.
     if (this.tunnels && this.defects.on('net-inner-hash-any-tunnel')) {
       const e = encapsulationOf(f);
