@@ -37,3 +37,6 @@ export {
   ctrlCommand, netReady, postRxBuffers, readNetConfig, readRxPacket, sendFrame, takeUsed,
   type CtrlResult, type NetConfig, type NetQueues, type RxBuffer, type RxPacket,
 } from './net.ts';
+export {
+  REQUEST_QUEUE, isTransmitDevice, smallestRequest, transmitBytes, transmitRequest, type RequestDevice, type TransmitResult,
+} from './requests.ts';

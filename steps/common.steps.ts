@@ -8,12 +8,12 @@ import { Before, Given, Then, When, type ITestCaseHookParameter } from '@cucumbe
 import { check, inconclusive, notApplicable } from './support/assert.ts';
 import type { CtsWorld } from './support/world.ts';
 import {
-  SUPPORTED_FEATURES, addBuffers, isPacked, PackedRingDriver, SplitRingDriver, type AnyUsedElem, type Driver, type Virtqueue,
+  REQUEST_QUEUE, SUPPORTED_FEATURES, addBuffers, isPacked, PackedRingDriver, smallestRequest, SplitRingDriver, type AnyUsedElem,
+  type Driver, type Virtqueue,
 } from '../driver/index.ts';
 import type { DescBuffer, AddOptions } from '../virtio/split-ring-driver.ts';
 import { DRIVER_OK, FEATURES_OK, DEVICE_NEEDS_RESET, formatStatus } from '../virtio/status.ts';
 import { bit, dropUnsatisfied, featureByName, hasBit } from '../virtio/features.ts';
-import { encodeReqHeader, VIRTIO_BLK_T } from '../virtio/blk.ts';
 import { VIRTQ_DESC_F_INDIRECT } from '../virtio/split-ring.ts';
 
 /** The scenario's virtqueue: split or packed, as the run's --ring chose. */
@@ -120,29 +120,40 @@ export function featureBits(w: CtsWorld, names: string): bigint {
   return b;
 }
 
-/** Full initialization up to DRIVER_OK; the scenario's queue is queue 0 (either layout). */
+/**
+ * The device type's request queue (driver/requests.ts): entropy and blk requestq 0, net
+ * transmitq1 and console port 0's transmitq (both queue 1).
+ */
+export function requestQueue(w: CtsWorld): number { return REQUEST_QUEUE[w.params.device]; }
+
+/**
+ * How many queues initialization sets up: every queue up to the request queue. Net's
+ * receiveq1 and console's port 0 receiveq are set up but get no buffers: nothing a device
+ * does on them (it has nothing to deliver) can be taken for the request's completion.
+ */
+export function initQueues(w: CtsWorld): number { return requestQueue(w) + 1; }
+
+/** The scenario's queue from an initialization's rings. */
+export function requestRing(w: CtsWorld, rings: Virtqueue[]): Virtqueue | undefined { return rings[requestQueue(w)]; }
+
+/** Full initialization up to DRIVER_OK; the scenario's queue is the request queue (either layout). */
 export async function initialize(w: CtsWorld, features?: bigint, queueSize?: number): Promise<void> {
   const s = S(w);
   const d = await drv(w);
-  const r = await d.ready({ ...(features === undefined ? {} : { features }), ...(queueSize === undefined ? {} : { queueSize }) });
+  const r = await d.ready({ queues: initQueues(w), ...(features === undefined ? {} : { features }), ...(queueSize === undefined ? {} : { queueSize }) });
   s.accepted = r.accepted; s.offered = r.offered; s.featuresOk = r.featuresOk;
-  s.vq = r.rings[0];
-  await d.transport.takeNotifications(0); // start counting from here
+  s.vq = requestRing(w, r.rings);
+  await d.transport.takeNotifications(requestQueue(w)); // start counting from here
 }
 
 // ---- requests -------------------------------------------------------------------
 
-/** A small request of the device type: entropy 16 bytes; blk read of sector 0. */
+/**
+ * The device type's smallest request (driver/requests.ts): entropy 16 bytes; blk read of
+ * sector 0; net one minimal frame; console 4 bytes on port 0.
+ */
 export async function probeBuffers(w: CtsWorld): Promise<DescBuffer[]> {
-  const mem = (await drv(w)).mem;
-  if (w.params.device === 'entropy') return [{ addr: await mem.alloc(16), len: 16, write: true }];
-  const hdr = await mem.alloc(16, 16);
-  await mem.write(hdr, encodeReqHeader(VIRTIO_BLK_T.IN, 0n));
-  return [
-    { addr: hdr, len: 16, write: false },
-    { addr: await mem.alloc(512, 16), len: 512, write: true },
-    { addr: await mem.alloc(1), len: 1, write: true },
-  ];
+  return smallestRequest((await drv(w)).mem, w.params.device);
 }
 
 /** Base wait for a used element (waitUsed scales it by --timeout-scale itself). */
@@ -186,7 +197,7 @@ export async function submit(w: CtsWorld, o: { force?: boolean; add?: AddOptions
     head, elem, descBefore, ...(garbage ? { garbage } : {}),
     descAfter: await tables(),
     usedFlags: isPacked(q) ? (await q.deviceEvent()).flags : await q.usedFlags(),
-    notifications: o.takeNotifications === false ? 0 : await d.transport.takeNotifications(0),
+    notifications: o.takeNotifications === false ? 0 : await d.transport.takeNotifications(q.index),
   };
   S(w).submitted.push(r);
   return r;
@@ -230,10 +241,11 @@ Given('the driver has initialized the device without {string} negotiated', async
 Given('the driver has initialized the device up to DRIVER_OK', async function (this: CtsWorld) {
   const s = S(this);
   const d = await drv(this);
-  const r = await d.init({ stopBefore: 'DRIVER_OK' });
-  if (!r.featuresOk || r.rings.length === 0) inconclusive(`initialization stopped early (status ${formatStatus(r.status)})`);
-  s.vq = r.rings[0]; s.accepted = r.accepted;
-  await d.transport.takeNotifications(0);
+  const r = await d.init({ stopBefore: 'DRIVER_OK', queues: initQueues(this) });
+  const q = requestRing(this, r.rings);
+  if (!r.featuresOk || !q) inconclusive(`initialization stopped early (status ${formatStatus(r.status)})`);
+  s.vq = q; s.accepted = r.accepted;
+  await d.transport.takeNotifications(q.index);
 });
 
 Given('the driver has made a request available without notifying the device', async function (this: CtsWorld) {

@@ -38,13 +38,6 @@ function C(w: CtsWorld): ConsoleState {
   return s;
 }
 
-// The generic scenarios (core, virtqueue, transport) drive a request queue at index 0; a
-// console's queue 0 is receiveq(port0), which the device fills only when the host has
-// data. They run on entropy and blk; on a console they are skipped (NOT_APPLICABLE).
-Before({ tags: 'not @device:console' }, function (this: CtsWorld, _arg: ITestCaseHookParameter): 'skipped' | undefined {
-  return this.params.device === 'console' ? 'skipped' : undefined;
-});
-
 async function host(w: CtsWorld): Promise<ConsoleHostSide> {
   const t = await w.target();
   if (!t.console) notApplicable(`the target (${t.description}) has no console host side`);

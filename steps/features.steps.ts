@@ -4,7 +4,7 @@
 import { Given, Then, When } from '@cucumber/cucumber';
 import type { CtsWorld } from './support/world.ts';
 import { inconclusive, notApplicable } from './support/assert.ts';
-import { S, drv, expect, featureBits, hex, requireUsed, submit, vq } from './common.steps.ts';
+import { S, drv, expect, featureBits, hex, initQueues, requestRing, requireUsed, submit, vq } from './common.steps.ts';
 import { featureByName, formatFeatures, hasBit, missingPrerequisites, undefinedBits } from '../virtio/features.ts';
 import { DEVICE_NEEDS_RESET, DRIVER_OK, FEATURES_OK, formatStatus } from '../virtio/status.ts';
 import { BLK_CONFIG } from '../virtio/blk.ts';
@@ -50,10 +50,11 @@ Then('every offered feature is defined for this device type and transport', func
 async function negotiate(w: CtsWorld, features: bigint): Promise<void> {
   const s = S(w);
   const d = await drv(w);
-  const r = await d.init({ features });
+  const r = await d.init({ features, queues: initQueues(w) });
   s.featuresOk = r.featuresOk; s.accepted = r.accepted;
   s.seen.negotiated = r;
-  if (r.featuresOk && r.rings.length) s.vq = r.rings[0];
+  const q = requestRing(w, r.rings);
+  if (r.featuresOk && q) s.vq = q;
 }
 
 When('the driver negotiates the features {string}', async function (this: CtsWorld, names: string) {

@@ -3,7 +3,7 @@
 import { Given, Then, When } from '@cucumber/cucumber';
 import type { CtsWorld } from './support/world.ts';
 import { inconclusive } from './support/assert.ts';
-import { S, drv, expect, hex, probeBuffers, settle, usedWaitMs, vq } from './common.steps.ts';
+import { S, drv, expect, hex, probeBuffers, requestQueue, settle, usedWaitMs, vq } from './common.steps.ts';
 import { expectQueuesDisabled } from './pci.steps.ts';
 import { addBuffers, type Driver } from '../driver/index.ts';
 import type { MmioTransport } from '../driver/mmio-transport.ts';
@@ -51,13 +51,14 @@ Given('the driver has initialized the device but left the request queue not read
   const m = mmio(d);
   const r = await d.init({ stopBefore: 'queues' });
   if (!r.featuresOk) inconclusive('FEATURES_OK refused');
-  // Program queue 0 completely (size and the three areas) but leave QueueReady at 0.
-  const size = Math.min(await d.transport.queueMaxSize(0), 64);
-  if (size === 0) inconclusive('queue 0 is not available');
+  // Program the request queue completely (size and the three areas) but leave QueueReady at 0.
+  const rq = requestQueue(this);
+  const size = Math.min(await d.transport.queueMaxSize(rq), 64);
+  if (size === 0) inconclusive(`queue ${rq} is not available`);
   const parts = await allocateParts(d.mem, size);
-  const q = new SplitRingDriver(d.mem, { index: 0, size, timeoutScale: d.timeoutScale, notify: () => d.transport.notify(0) },
+  const q = new SplitRingDriver(d.mem, { index: rq, size, timeoutScale: d.timeoutScale, notify: () => d.transport.notify(rq) },
     parts.desc, parts.avail, parts.used);
-  await m.writeReg('QueueSel', 0);
+  await m.writeReg('QueueSel', rq);
   await m.writeReg('QueueSize', size);
   await m.writeReg('QueueDescLow', q.desc); await m.writeReg('QueueDescHigh', 0);
   await m.writeReg('QueueDriverLow', q.avail); await m.writeReg('QueueDriverHigh', 0);

@@ -4,7 +4,7 @@
 import { Given, Then, When } from '@cucumber/cucumber';
 import type { CtsWorld } from './support/world.ts';
 import { inconclusive } from './support/assert.ts';
-import { S, drv, expect, hex, initialize, probeBuffers, settle, usedWaitMs, vq } from './common.steps.ts';
+import { S, drv, expect, hex, initialize, probeBuffers, requestQueue, settle, usedWaitMs, vq } from './common.steps.ts';
 import { addBuffers, openDriver, type Driver } from '../driver/index.ts';
 import type { PciTransport } from '../driver/pci-transport.ts';
 import { DEVICE_ID } from '../virtio/ids.ts';
@@ -150,7 +150,7 @@ async function mapBeyondTable(w: CtsWorld, field: 'queue_msix_vector' | 'config_
   const p = pci(await drv(w));
   const size = p.caps.msix?.tableSize;
   if (size === undefined) inconclusive('no MSI-X capability');
-  if (field === 'queue_msix_vector') await p.commonWrite('queue_select', 0);
+  if (field === 'queue_msix_vector') await p.commonWrite('queue_select', requestQueue(w));
   await p.commonWrite(field, size);
   S(w).seen.msix = { field, size, read: await p.commonRead(field) };
 }

@@ -5,7 +5,9 @@ import { Given, Then, When } from '@cucumber/cucumber';
 import type { CtsWorld } from './support/world.ts';
 import { inconclusive } from './support/assert.ts';
 import { S, USED_MS, drv, expect, hex, probeBuffers, requireUsed, settle, splitVq, submit, vq, type Submitted } from './common.steps.ts';
-import { addBuffers, blkRead, blkRequest, blkWrite, entropyRequest, isPacked, type BlkLayout, type BlkResult } from '../driver/index.ts';
+import {
+  addBuffers, blkRead, blkRequest, blkWrite, entropyRequest, isPacked, isTransmitDevice, transmitRequest, type BlkLayout, type BlkResult,
+} from '../driver/index.ts';
 import { encodeReqHeader, SECTOR_SIZE, VIRTIO_BLK_S_OK, VIRTIO_BLK_T, VIRTIO_BLK_ID_BYTES } from '../virtio/blk.ts';
 import { USED, VIRTQ_AVAIL_F_NO_INTERRUPT } from '../virtio/split-ring.ts';
 import { formatStatus } from '../virtio/status.ts';
@@ -110,10 +112,54 @@ Then('both requests succeed and the data read back is the data written', functio
 
 // ---- indirect descriptors -----------------------------------------------------------
 
+/** Base wait for transmitted data to reach the host side (QEMU: a socket). */
+const HOST_MS = 1000;
+
+/**
+ * What reached the host side since the last call: net frames on the wire, console bytes on
+ * port 0 (as one piece). Waits up to HOST_MS for `want` to show up.
+ */
+async function hostSide(w: CtsWorld, device: 'net' | 'console', want?: Uint8Array): Promise<Uint8Array[]> {
+  const t = await w.target();
+  const got: Uint8Array[] = [];
+  const take = (): void => {
+    if (device === 'net') {
+      if (!t.wire) throw new Error('the target has no net wire');
+      got.push(...t.wire.sent());
+    } else {
+      if (!t.console) throw new Error('the target has no console host side');
+      const b = t.console.received(0);
+      if (b.length) got.push(b);
+    }
+  };
+  const seen = (): boolean => want !== undefined && (device === 'net'
+    ? got.some((f) => sameBytes(f, want))
+    : sameBytes(Buffer.concat(got), want));
+  const deadline = performance.now() + w.ms(HOST_MS);
+  take();
+  while (want && !seen() && performance.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 5));
+    take();
+  }
+  return device === 'net' ? got : [Buffer.concat(got)];
+}
+
 /** A request of the device type with the given layout; the outcome judged by the Then step. */
 async function layoutRequest(w: CtsWorld, l: BlkLayout): Promise<void> {
   const q = vq(w);
-  if (w.params.device === 'entropy') {
+  const device = w.params.device;
+  if (isTransmitDevice(device)) {
+    // Four device-readable descriptors holding one frame (net) or a few bytes (console):
+    // the device got them right when exactly those bytes reach the host side.
+    await hostSide(w, device); // drop anything from before
+    const r = await transmitRequest(q, device, { segments: 4, add: { indirect: l.indirect, tailCount: l.tailCount, indirectWriteFlag: l.indirectWriteFlag }, timeoutMs: USED_MS });
+    const out = await hostSide(w, device, r.frame);
+    const ok = device === 'net' ? out.some((f) => sameBytes(f, r.frame)) : sameBytes(out[0]!, r.frame);
+    const show = (b: Uint8Array): string => `${b.length} bytes ${hex8(b.subarray(0, 24))}${b.length > 24 ? '…' : ''}`;
+    S(w).seen.indirect = { ok, observed: `used (len ${r.elem.len}); the host side received ${out.length && out[0]!.length ? out.map(show).join(', ') : 'nothing'} (sent ${show(r.frame)})` };
+    return;
+  }
+  if (device === 'entropy') {
     const r = await entropyRequest(q, { len: 64, segments: 4, indirect: l.indirect, tailCount: l.tailCount, indirectWriteFlag: l.indirectWriteFlag, validate: false, timeoutMs: USED_MS });
     // Used, within the buffer: the entropy clause (at least one byte) is judged elsewhere.
     S(w).seen.indirect = { ok: r.usedLen <= 64, observed: `used len ${r.usedLen} for a 64-byte buffer` };
@@ -143,7 +189,7 @@ async function guarded(w: CtsWorld, l: BlkLayout): Promise<void> {
 
 When('the driver submits a request as {int} direct descriptors followed by one indirect descriptor', async function (this: CtsWorld, direct: number) {
   // 'tail': the first `direct` buffers stay in the ring, the rest go into the table.
-  const total = 4; // entropy: 4 segments; blk: header, 2 data segments, status
+  const total = 4; // entropy, net, console: 4 segments; blk: header, 2 data segments, status
   await guarded(this, { indirect: 'tail', tailCount: total - direct });
 });
 
@@ -153,7 +199,11 @@ When('the driver submits a request in an indirect table whose descriptor has the
 
 Then('the request completes correctly', function (this: CtsWorld) {
   const r = S(this).seen.indirect as { ok: boolean; observed: string };
-  expect(this, r.ok, this.params.device === 'entropy' ? 'the chain used, used len at most 64' : 'status VIRTIO_BLK_S_OK and the sector data', r.observed);
+  const want: Record<string, string> = {
+    entropy: 'the chain used, used len at most 64', blk: 'status VIRTIO_BLK_S_OK and the sector data',
+    net: 'the chain used and its frame on the wire as sent', console: 'the chain used and its bytes received on port 0 as sent',
+  };
+  expect(this, r.ok, want[this.params.device]!, r.observed);
 });
 
 // ---- used ring: len honesty ---------------------------------------------------------
@@ -271,7 +321,7 @@ Given('the device has notified the driver for a first request', async function (
   // the acknowledgement): one that still shows a notification with nothing new used
   // would count one for every later request.
   await settle(this);
-  const again = await (await drv(this)).transport.takeNotifications(0);
+  const again = await (await drv(this)).transport.takeNotifications(q.index);
   if (again > 0) inconclusive('the notification still shows after it was read and acknowledged, so notifications cannot be counted');
 });
 

@@ -81,13 +81,10 @@ function runWorker(jobs: Job[]): Promise<JobResult[]> {
 }
 
 const KNOWN = { devices: ['entropy', 'blk', ...tagValuesSeen(PLANNED, 'device')], transports: ['pci', 'mmio', ...tagValuesSeen(PLANNED, 'transport')] };
-// Devices whose runs take only their own scenarios: the generic steps drive queue 0 as a
-// request queue, which on net and console is a receive queue.
-const OWN_ONLY: readonly string[] = ['net', 'console'];
 
 /** The scenarios of one device × transport × ring, as `virtio-cts run` selects them. */
 function tagsOf(device: Device, transport: Transport, ring: Ring): string {
-  return combinationExpression(device, transport, KNOWN) + (OWN_ONLY.includes(device) ? ` and @device:${device}` : '') + ` and ${ringExpression(ring)}`;
+  return combinationExpression(device, transport, KNOWN) + ` and ${ringExpression(ring)}`;
 }
 
 const combos = RINGS.flatMap((ring) => DEVICES.flatMap((device) => TRANSPORTS.map((transport) => ({ device, transport, ring, tags: tagsOf(device, transport, ring) }))));

@@ -22,7 +22,7 @@ import {
   checkTagExpression, combinationExpression, findFeatureFiles, planScenarios, ringExpression, selectScenarios, tagValuesSeen, unknownClauses,
 } from '../../steps/support/runner/plan.ts';
 import { Progress } from '../../steps/support/runner/progress.ts';
-import { OWN_SCENARIOS_ONLY, TARGET_DEVICES, type DeviceType, type RingKind, type RunTransport, type TargetKind, type TransportKind } from '../../steps/support/targets.ts';
+import { TARGET_DEVICES, type DeviceType, type RingKind, type RunTransport, type TargetKind, type TransportKind } from '../../steps/support/targets.ts';
 import { DEVICE_ID, type DeviceType as AnyDeviceType } from '../../virtio/ids.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -182,10 +182,9 @@ export async function runCommand(o: RunCliOptions): Promise<number> {
   for (const ring of rings) {
     for (const device of devices) {
       for (const transport of transports) {
-        const own = OWN_SCENARIOS_ONLY.includes(device) ? `@device:${device}` : undefined;
         // vhost-user: every transport's scenarios are selected (the Before hook reports register ones NOT_APPLICABLE).
         const kn = transport === 'vhost-user' ? { ...known, transports: [] } : known;
-        const tagExpression = [combinationExpression(device, transport, kn, o.tags), own, ringExpression(ring)].filter(Boolean).join(' and ');
+        const tagExpression = [combinationExpression(device, transport, kn, o.tags), ringExpression(ring)].filter(Boolean).join(' and ');
         const count = selectScenarios(scenarios, tagExpression).length;
         if (count) combinations.push({ device, transport, ring, tagExpression, count });
       }

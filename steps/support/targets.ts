@@ -6,11 +6,6 @@ import { createReferenceTarget } from '../../adapters/reference/index.ts';
 
 export type TargetKind = 'reference' | 'qemu' | 'vhost-user';
 export type DeviceType = 'entropy' | 'blk' | 'net' | 'console';
-/**
- * Devices that run only their own (@device:<type>) scenarios: the generic steps drive
- * queue 0 as a request queue, and net's queue 0 is a receiveq (as in the defect matrix).
- */
-export const OWN_SCENARIOS_ONLY: readonly DeviceType[] = ['net', 'console'];
 /** Device types each target kind provides. */
 export const TARGET_DEVICES: Record<TargetKind, readonly DeviceType[]> = {
   reference: ['entropy', 'blk', 'console', 'net'],
