@@ -8,6 +8,7 @@ import { ConsoleDriver, addBuffers, consoleFeatures, openDriver, readConsoleConf
 import { CONTROL_RECEIVEQ, VIRTIO_CONSOLE, VIRTIO_CONSOLE_F, transmitq } from '../../virtio/console.ts';
 import { ACKNOWLEDGE, DRIVER } from '../../virtio/status.ts';
 import { DEFECTS } from '../defects.ts';
+import { transmitProbes } from '../transmit-probes.ts';
 
 const E = VIRTIO_CONSOLE;
 type Transport = 'pci' | 'mmio';
@@ -199,6 +200,9 @@ const PROBES: Record<string, Probe> = {
     good: 5, bad: 256,
   },
 };
+
+// Device-independent defects (device core, ring, transports) on port 0's transmitq: emulator/transmit-probes.ts.
+for (const [name, p] of Object.entries(transmitProbes('console'))) PROBES[name] ??= p;
 
 describe('console defects', () => {
   it('one probe per defect the console takes', () => {

@@ -19,6 +19,7 @@ import {
 import type { SplitRingDriver } from '../../virtio/split-ring-driver.ts';
 import { DEFECTS } from '../defects.ts';
 import { OFFLOAD_PROBES } from './offload-probes.ts';
+import { transmitProbes } from '../transmit-probes.ts';
 import {
   DEFAULT_RSS_KEY, VIRTIO_NET_CTRL_HASH_TUNNEL_SET, VIRTIO_NET_HASH_TUNNEL_TYPE, VIRTIO_NET_HASH_TYPE, encapsulate, encodeHashConfig, encodeRssConfig,
   makeFlowFrame, packetHash, packetHashTunnel, parseIp, type Flow,
@@ -464,6 +465,9 @@ const PROBES: Record<string, Probe> = {
     good: [1, 2, 0], bad: [0, 1, 2],
   },
 };
+
+// Device-independent defects (device core, ring, transports) on transmitq1: emulator/transmit-probes.ts.
+for (const [name, p] of Object.entries(transmitProbes('net'))) PROBES[name] ??= p;
 
 describe('net defect catalog', () => {
   it('has one probe per defect the net device takes', () => {
