@@ -483,8 +483,9 @@ export const DEFECTS: readonly DefectInfo[] = [
   { name: 'net-rx-stray-flag-bits', clause: CLAUSE.netRxRscInfo, devices: NET,
     alsoBreaks: [CLAUSE.netRxFlagsZero, CLAUSE.netRxTunnelCsumFlag, CLAUSE.netRxSecurity, CLAUSE.netRxSecurityErr],
     summary: 'sets RSC_INFO, UDP_TUNNEL_CSUM, SECURITY and SECURITY_ERR in received headers (none negotiated, no IPsec)' },
-  // gso_type UDP_L4 | UDP_TUNNEL_IPV4 is not NONE either.
-  { name: 'net-rx-gso-udp-l4-tunnel', clause: CLAUSE.netRxGsoUdpL4, devices: NET, alsoBreaks: [CLAUSE.netRxGsoTunnel, CLAUSE.netRxGsoNone],
+  // gso_type UDP_L4 | UDP_TUNNEL_IPV4 is not NONE either; on a UDP-tunnelled frame it passes a tunnel GSO
+  // packet without GUEST_UDP_TUNNEL_GSO as well (5.1.9.4.1 ¶19).
+  { name: 'net-rx-gso-udp-l4-tunnel', clause: CLAUSE.netRxGsoUdpL4, devices: NET, alsoBreaks: [CLAUSE.netRxGsoTunnel, CLAUSE.netRxGsoNone, CLAUSE.netRxTunnelGsoNotNegotiated],
     summary: 'sets gso_type VIRTIO_NET_HDR_GSO_UDP_L4 | UDP_TUNNEL_IPV4 for received UDP frames without GUEST_USO4/6 or GUEST_UDP_TUNNEL_GSO' },
   { name: 'net-drops-vlan-tagged', clause: CLAUSE.netVlanAccept, devices: NET,
     summary: 'without VIRTIO_NET_F_CTRL_VLAN, drops received VLAN-tagged frames' },
