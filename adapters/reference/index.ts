@@ -81,7 +81,7 @@ export async function createReferenceTarget(o: ReferenceTargetOptions): Promise<
     mem: new ReferenceMemory(ram),
     location,
     timeoutScale: o.timeoutScale ?? 1,
-    close: async () => {},
+    close: async () => { ram.release(); },
     observeUsedWrites: (fn) => { observer = fn; },
   };
   if (o.device === 'net') {

@@ -30,7 +30,7 @@ export class ReferenceMemory implements GuestMemory {
       throw new RangeError(`alloc: out of guest memory (${size} bytes at 0x${addr.toString(16)}, RAM ends at 0x${this.ram.size.toString(16)})`);
     }
     this.next = addr + size;
-    this.ram.bytes.fill(0, addr, addr + size);
+    this.ram.zero(addr, size);
     return addr;
   }
 
