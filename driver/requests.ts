@@ -25,15 +25,17 @@ export const isTransmitDevice = (d: RequestDevice): d is 'net' | 'console' => d 
 
 /**
  * What net and console requests carry: a zeroed virtio_net_hdr (VERSION_1 layout) and a
- * 60-byte frame of the IEEE local experimental ethertype; console: 4 bytes. `frame` is
- * what the host side should see.
+ * 60-byte frame of the IEEE local experimental ethertype; console: 4 bytes. `minLen`
+ * makes them at least that long (a longer frame; console text repeated), for requests
+ * spread over many descriptors. `frame` is what the host side should see.
  */
-export function transmitBytes(device: 'net' | 'console', seed = 0): { bytes: Uint8Array; frame: Uint8Array } {
+export function transmitBytes(device: 'net' | 'console', seed = 0, minLen = 0): { bytes: Uint8Array; frame: Uint8Array } {
   if (device === 'console') {
-    const b = new TextEncoder().encode(`ct${String.fromCharCode(0x41 + (seed % 26))}\n`);
+    const unit = `ct${String.fromCharCode(0x41 + (seed % 26))}\n`;
+    const b = new TextEncoder().encode(unit.repeat(Math.max(1, Math.ceil(minLen / unit.length))));
     return { bytes: b, frame: b };
   }
-  const frame = makeFrame({ dst: Uint8Array.of(0x02, 0x43, 0x54, 0x53, 0, 1), src: Uint8Array.of(0x02, 0x43, 0x54, 0x53, 0, 2), len: 60, seed });
+  const frame = makeFrame({ dst: Uint8Array.of(0x02, 0x43, 0x54, 0x53, 0, 1), src: Uint8Array.of(0x02, 0x43, 0x54, 0x53, 0, 2), len: Math.max(60, minLen - 12), seed });
   const hdr = encodeNetHdr({});
   const bytes = new Uint8Array(hdr.length + frame.length);
   bytes.set(hdr);

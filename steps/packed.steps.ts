@@ -9,10 +9,10 @@ import type { CtsWorld } from './support/world.ts';
 import { inconclusive, notApplicable } from './support/assert.ts';
 import { getTargetFactory, setTargetFactory } from './support/targets.ts';
 import {
-  S, drv, expect, hex, initialize, packedVq, probeBuffers, requireUsed, settle, submit, usedWaitMs, type Submitted,
+  S, drv, expect, hex, initialize, packedVq, probeBuffers, requestQueue, requireUsed, settle, submit, usedWaitMs, type Submitted,
 } from './common.steps.ts';
 import { createReferenceTarget } from '../adapters/reference/index.ts';
-import { addBuffers, type DescBuffer } from '../driver/index.ts';
+import { addBuffers, isTransmitDevice, splitBuffer, transmitBytes, type DescBuffer } from '../driver/index.ts';
 import { transmitq } from '../virtio/console.ts';
 import { encodeReqHeader, SECTOR_SIZE, VIRTIO_BLK_S_OK, VIRTIO_BLK_T } from '../virtio/blk.ts';
 import {
@@ -27,8 +27,9 @@ Given('the driver has initialized the device with queue size {int}', async funct
   // A driver may make a queue smaller than the device's maximum, never larger.
   const d = await drv(this);
   await d.reset();
-  const max = await d.transport.queueMaxSize(0);
-  if (max < size) notApplicable(`queue 0 holds at most ${max} descriptors, fewer than ${size}`);
+  const rq = requestQueue(this);
+  const max = await d.transport.queueMaxSize(rq);
+  if (max < size) notApplicable(`queue ${rq} holds at most ${max} descriptors, fewer than ${size}`);
   await initialize(this, undefined, size);
 });
 
@@ -37,11 +38,19 @@ Given('the driver has initialized the device with queue size {int}', async funct
 /**
  * A request of the device type spread over exactly `n` descriptors (n ≥ 3 for blk):
  * entropy: n writable pieces of 16 bytes; blk: read of sector 0 as the header, n − 2 data
- * pieces and the status byte.
+ * pieces and the status byte; net, console: the transmitted bytes in n readable pieces.
  */
 async function buffersOver(w: CtsWorld, n: number): Promise<DescBuffer[]> {
   const mem = (await drv(w)).mem;
-  if (w.params.device === 'entropy') {
+  const device = w.params.device;
+  if (isTransmitDevice(device)) {
+    // net, console: the request's bytes (at least n) in n device-readable pieces.
+    const { bytes } = transmitBytes(device, 0, n);
+    const addr = await mem.alloc(bytes.length, 16);
+    await mem.write(addr, bytes);
+    return splitBuffer(addr, bytes.length, n, false);
+  }
+  if (device === 'entropy') {
     const addr = await mem.alloc(16 * n);
     return Array.from({ length: n }, (_, k) => ({ addr: addr + 16 * k, len: 16, write: true }));
   }
