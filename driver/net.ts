@@ -38,17 +38,17 @@ export async function readNetConfig(drv: Driver): Promise<NetConfig> {
 
 /**
  * Initialize a net device with `features` (default: the driver's default set) and set up
- * every queue the negotiated features give it: N pairs (N = max_virtqueue_pairs with MQ,
- * else 1) and controlq with CTRL_VQ. Throws DriverError when MQ is negotiated with a
- * max_virtqueue_pairs the queues cannot follow (0, or beyond the device's queues).
+ * every queue the negotiated features give it: N pairs (N = max_virtqueue_pairs with MQ or
+ * RSS, 5.1.2, else 1) and controlq with CTRL_VQ. Throws DriverError when MQ or RSS is
+ * negotiated with a max_virtqueue_pairs the queues cannot follow (0, or beyond the device's queues).
  */
 export async function netReady(drv: Driver, o: InitOptions = {}): Promise<{ init: InitResult; queues: NetQueues }> {
   const init = await drv.init({ ...o, stopBefore: 'queues' });
   if (!init.featuresOk) throw new DriverError('FEATURES_OK refused');
   const f = init.accepted;
-  const mq = hasBit(f, VIRTIO_NET_F.MQ);
+  const mq = hasBit(f, VIRTIO_NET_F.MQ) || hasBit(f, VIRTIO_NET_F.RSS);
   const maxPairs = mq ? await drv.transport.readConfig(NET_CONFIG.max_virtqueue_pairs[0], 2) : 1;
-  if (maxPairs < 1) throw new DriverError(`max_virtqueue_pairs ${maxPairs} with VIRTIO_NET_F_MQ: no queue layout`);
+  if (maxPairs < 1) throw new DriverError(`max_virtqueue_pairs ${maxPairs} with VIRTIO_NET_F_MQ or VIRTIO_NET_F_RSS: no queue layout`);
   const queues: NetQueues = { rx: [], tx: [], maxPairs };
   for (let n = 1; n <= maxPairs; n++) {
     queues.rx.push(await drv.setupQueue(receiveq(n), { size: o.queueSize }));

@@ -7,12 +7,11 @@ import type { CtsWorld } from './support/world.ts';
 import { inconclusive, notApplicable } from './support/assert.ts';
 import { drv, expect, featureBits, hex, settle } from './common.steps.ts';
 import { NET_PEER, NET_WIRE_MS, netCtrl, netInject, netQueues, netState } from './net.steps.ts';
-import { ctrlCommand, readNetConfig, takeUsed, type NetQueues } from '../driver/net.ts';
+import { ctrlCommand, netReady, readNetConfig, takeUsed } from '../driver/net.ts';
 import { DriverError, type AnyUsedElem } from '../driver/index.ts';
 import { VIRTIO_F, bit, hasBit } from '../virtio/features.ts';
-import { DRIVER_OK } from '../virtio/status.ts';
 import {
-  NET_CONFIG, NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_ERR, VIRTIO_NET_F, VIRTIO_NET_OK, controlq, receiveq, transmitq,
+  NET_CONFIG, NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_MQ, VIRTIO_NET_ERR, VIRTIO_NET_F, VIRTIO_NET_OK, receiveq,
 } from '../virtio/net.ts';
 import {
   DEFAULT_RSS_KEY, NET_HDR_HASH_SIZE, RSS_MAX_INDIRECTION_TABLE_LENGTH_MIN, RSS_MAX_KEY_SIZE_MIN, VIRTIO_NET_HASH_TYPE, decodeHashFields,
@@ -54,41 +53,19 @@ Then('rss_max_indirection_table_length is at least 128', async function (this: C
 
 // ---- initialization with RSS ---------------------------------------------------------------
 
-/**
- * Like driver/net.ts netReady, but with VIRTIO_NET_F_RSS (MQ or not) the device has
- * max_virtqueue_pairs pairs and controlq after them (5.1.2).
- */
-async function readyWithRss(w: CtsWorld, features: bigint): Promise<{ queues: NetQueues; accepted: bigint }> {
-  const d = await drv(w);
-  const init = await d.init({ features, stopBefore: 'queues' });
-  if (!init.featuresOk) throw new DriverError('FEATURES_OK refused');
-  const f = init.accepted;
-  const multi = hasBit(f, VIRTIO_NET_F.MQ) || hasBit(f, VIRTIO_NET_F.RSS);
-  const maxPairs = multi ? await d.transport.readConfig(NET_CONFIG.max_virtqueue_pairs[0], 2) : 1;
-  if (maxPairs < 1) throw new DriverError(`max_virtqueue_pairs ${maxPairs} with VIRTIO_NET_F_RSS: no queue layout`);
-  const queues: NetQueues = { rx: [], tx: [], maxPairs };
-  for (let n = 1; n <= maxPairs; n++) {
-    queues.rx.push(await d.setupQueue(receiveq(n)));
-    queues.tx.push(await d.setupQueue(transmitq(n)));
-  }
-  if (hasBit(f, VIRTIO_NET_F.CTRL_VQ)) queues.ctrl = await d.setupQueue(controlq(multi, maxPairs));
-  await d.transport.setStatus((await d.transport.getStatus()) | DRIVER_OK);
-  return { queues, accepted: f };
-}
-
 Given('the net driver has initialized the device for RSS with {string}', async function (this: CtsWorld, names: string) {
   const d = await drv(this);
   const want = featureBits(this, names) | bit(VIRTIO_F.VERSION_1);
   const offered = await d.transport.readDeviceFeatures();
   if ((offered & want) !== want) notApplicable(`device_feature ${hex(offered)}: not all of ${names} offered`);
   try {
-    const r = await readyWithRss(this, want);
+    const r = await netReady(d, { features: want });
     const s = netState(this);
     s.queues = r.queues;
-    s.accepted = r.accepted;
+    s.accepted = r.init.accepted;
     s.rx = r.queues.rx.map(() => []);
     s.cfg = await readNetConfig(d);
-    R(this).hashReport = hasBit(r.accepted, VIRTIO_NET_F.HASH_REPORT);
+    R(this).hashReport = hasBit(r.init.accepted, VIRTIO_NET_F.HASH_REPORT);
   } catch (e) {
     if (e instanceof DriverError) inconclusive(`initialization failed: ${e.message}`);
     throw e;
