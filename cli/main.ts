@@ -9,7 +9,19 @@ import { UsageError } from './errors.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
+/**
+ * A reader that goes away (`virtio-cts run | head`) must not crash a run: further output
+ * is dropped, the run goes on to write its reports and exit with its own code.
+ */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    stream.write = (() => true) as typeof stream.write;
+  });
+}
+
 export async function main(argv: string[]): Promise<number> {
+  quietOnClosedPipe(process.stdout);
   const program = new Command('virtio-cts')
     .description('Conformance test suite for the OASIS VIRTIO specification')
     .exitOverride()
