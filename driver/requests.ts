@@ -1,7 +1,8 @@
 // "A request" of each device type, as the device-independent scenarios make it: the queue
 // it goes to (the device's request queue) and its smallest form. entropy: requestq (0),
 // 16 random bytes; blk: requestq (0), a read of sector 0; net: transmitq1 (1), one
-// minimal frame; console: port 0's transmitq (1), a few bytes. The net and console ones
+// minimal frame (header and frame in two descriptors); console: port 0's transmitq (1),
+// 4 bytes in two descriptors. The net and console ones
 // are device-readable only, so what the device does with them shows on the host side
 // (the wire, the port) rather than in the buffers.
 import type { GuestMemory } from '../adapters/types.ts';
@@ -55,10 +56,13 @@ export async function smallestRequest(mem: GuestMemory, device: RequestDevice): 
       { addr: await mem.alloc(1), len: 1, write: true },
     ];
   }
+  // Two descriptors (net: the header, then the frame; console: two halves), so the head
+  // descriptor carries NEXT: a device that rewrites descriptor flags changes the table.
   const { bytes } = transmitBytes(device);
   const addr = await mem.alloc(bytes.length, 16);
   await mem.write(addr, bytes);
-  return [{ addr, len: bytes.length, write: false }];
+  const first = device === 'net' ? bytes.length - 60 : bytes.length / 2;
+  return [{ addr, len: first, write: false }, { addr: addr + first, len: bytes.length - first, write: false }];
 }
 
 export interface TransmitResult { elem: AnyUsedElem; frame: Uint8Array }

@@ -150,7 +150,8 @@ export async function initialize(w: CtsWorld, features?: bigint, queueSize?: num
 
 /**
  * The device type's smallest request (driver/requests.ts): entropy 16 bytes; blk read of
- * sector 0; net one minimal frame; console 4 bytes on port 0.
+ * sector 0; net one minimal frame (header, frame: two descriptors); console 4 bytes on
+ * port 0 (two descriptors).
  */
 export async function probeBuffers(w: CtsWorld): Promise<DescBuffer[]> {
   return smallestRequest((await drv(w)).mem, w.params.device);

@@ -204,6 +204,21 @@ describe.skipIf(!HAVE_REFERENCE)('virtio-cts run on the reference target (the su
     } finally { rmSync(out, { recursive: true, force: true }); }
   });
 
+  it('runs the generic scenarios on net and console (their transmitq is the request queue): PASS defect-free, FAIL under a ring defect', () => {
+    const tags = '@clause:dev/core/virtqueues/the-virtqueue-descriptor-table#8a81b0c7';
+    for (const device of ['net', 'console']) {
+      for (const defect of [undefined, 'writes-descriptor-table']) {
+        const r = run(['--device', device, '--transport', 'mmio', '--tags', tags, ...(defect ? ['--defect', defect] : []), '--quiet']);
+        try {
+          expect(r.code, r.stdout + r.stderr).toBe(defect ? 1 : 0);
+          const generic = checkReports(r.out).scenarios.filter((s) => s.uri === 'features/virtqueue/descriptor-table.feature');
+          expect(generic.length).toBeGreaterThan(0);
+          expect(generic.every((s) => s.device === device && s.verdict === (defect ? 'FAIL' : 'PASS')), JSON.stringify(generic.map((s) => [s.id, s.verdict]))).toBe(true);
+        } finally { r.cleanup(); }
+      }
+    }
+  });
+
   it('exits 1 with a defect and FAILs the defect\'s clause', () => {
     const r = run(['--device', 'entropy', '--transport', 'pci', '--defect', 'used-len-too-long', '--quiet']);
     try {
