@@ -277,41 +277,41 @@ export const DEFECTS: readonly DefectInfo[] = [
   // --- packed virtqueue (taken in virtio/packed-ring-device.ts; emulator/device.ts for IN_ORDER) ---
   // 2.8 states few device requirements; where it has none for a rule (event suppression,
   // the wrap counter), the defect names the split ring's clause for the same rule and says so.
-  { name: 'packed-uses-desc-avail-unchanged', clause: CLAUSE.packedAvailChanged, devices: BOTH, rings: PACKED,
+  { name: 'packed-uses-desc-avail-unchanged', clause: CLAUSE.packedAvailChanged, devices: ANY, rings: PACKED,
     summary: 'takes a descriptor as available whenever AVAIL differs from USED, whatever the wrap counter (uses a stale or wrongly flagged one)' },
   { name: 'packed-writes-device-readable', clause: CLAUSE.packedWriteReadable, devices: BLK, rings: PACKED,
     summary: 'writes the data meant for the device-writable buffers also into the first device-readable buffer' },
-  { name: 'packed-flags-before-body', clause: CLAUSE.packedUsedFinal, devices: BOTH, rings: PACKED,
+  { name: 'packed-flags-before-body', clause: CLAUSE.packedUsedFinal, devices: ANY, rings: PACKED,
     summary: 'writes a used descriptor\'s flags before its id and len (changes the descriptor after flipping USED)' },
   // No 2.8 device clause names the Device Ring Wrap Counter: after the first lap the used
   // descriptors carry lap-1 flags, so they are not written into the ring as the driver reads it.
-  { name: 'packed-used-wrap-not-toggled', clause: CLAUSE.packedCompletionOrder, devices: BOTH, rings: PACKED,
+  { name: 'packed-used-wrap-not-toggled', clause: CLAUSE.packedCompletionOrder, devices: ANY, rings: PACKED,
     summary: 'used descriptors always carry wrap counter 1 (the Device Ring Wrap Counter never toggles)' },
   // Needs two or more buffers made available before one notification, with IN_ORDER negotiated.
-  { name: 'packed-in-order-out-of-order', clause: CLAUSE.inOrder, devices: BOTH, rings: PACKED,
+  { name: 'packed-in-order-out-of-order', clause: CLAUSE.inOrder, devices: ANY, rings: PACKED,
     summary: 'with IN_ORDER, uses the buffers of one notification newest first, one used descriptor each' },
   // Packed counterpart of notifies-despite-no-interrupt (2.7.7.2's SHOULD NOT for flags 1).
-  { name: 'packed-notifies-despite-disable', clause: CLAUSE.noInterruptHonoured, devices: BOTH, rings: PACKED,
+  { name: 'packed-notifies-despite-disable', clause: CLAUSE.noInterruptHonoured, devices: ANY, rings: PACKED,
     summary: 'sends a used-buffer notification although the driver event suppression says RING_EVENT_FLAGS_DISABLE' },
   // Packed counterpart of notifies-before-used-event (2.7.7.2's SHOULD NOT before used_event).
-  { name: 'packed-ignores-event-desc', clause: CLAUSE.usedEventNotReached, devices: BOTH, rings: PACKED,
+  { name: 'packed-ignores-event-desc', clause: CLAUSE.usedEventNotReached, devices: ANY, rings: PACKED,
     summary: 'with EVENT_IDX, treats RING_EVENT_FLAGS_DESC as ENABLE and notifies for every used buffer' },
   // A list as long as the queue is allowed (2.8.17 bounds it by the Queue Size).
-  { name: 'packed-rejects-full-ring-chain', clause: CLAUSE.descLayout, devices: BOTH, rings: PACKED,
+  { name: 'packed-rejects-full-ring-chain', clause: CLAUSE.descLayout, devices: ANY, rings: PACKED,
     summary: 'refuses a descriptor list as long as the whole ring (DEVICE_NEEDS_RESET)' },
   // Only devices that use several buffers for one request (net with MRG_RXBUF) take it.
   { name: 'packed-multi-buffer-first-early', clause: CLAUSE.packedCompletionOrder, devices: ['net'], rings: PACKED,
     summary: 'for a request over several buffers, marks the first buffer used first (the driver can see part of the request)' },
   // Packed counterpart of bad-used-flags (2.7.10.2: flags 0 or 1 without EVENT_IDX).
-  { name: 'packed-bad-event-flags', clause: CLAUSE.usedFlags01, devices: BOTH, rings: PACKED,
+  { name: 'packed-bad-event-flags', clause: CLAUSE.usedFlags01, devices: ANY, rings: PACKED,
     summary: 'writes the reserved value 0x3 into the device event suppression flags' },
-  { name: 'packed-event-desc-without-event-idx', clause: CLAUSE.usedFlags01, devices: BOTH, rings: PACKED,
+  { name: 'packed-event-desc-without-event-idx', clause: CLAUSE.usedFlags01, devices: ANY, rings: PACKED,
     summary: 'without EVENT_IDX, writes RING_EVENT_FLAGS_DESC into the device event suppression flags' },
   // Packed counterpart of no-notify-when-flags-zero (2.7.7.2: notify when not suppressed).
-  { name: 'packed-no-notify-when-enabled', clause: CLAUSE.notifyFlagsZero, devices: BOTH, rings: PACKED,
+  { name: 'packed-no-notify-when-enabled', clause: CLAUSE.notifyFlagsZero, devices: ANY, rings: PACKED,
     summary: 'sends no used-buffer notification although the driver event suppression says RING_EVENT_FLAGS_ENABLE' },
   // Packed counterpart of ignores-used-event (2.7.7.2: notify when the event is reached).
-  { name: 'packed-event-desc-late', clause: CLAUSE.usedEventReached, devices: BOTH, rings: PACKED,
+  { name: 'packed-event-desc-late', clause: CLAUSE.usedEventReached, devices: ANY, rings: PACKED,
     summary: 'with EVENT_IDX, judges RING_EVENT_FLAGS_DESC against the descriptors used before the last ones (notifies one buffer late)' },
   // Seen where the device's processing leaves a stream in its order (console port output).
   // Not with IN_ORDER: there the order taken is the order used, the IN_ORDER clause's business.

@@ -6,7 +6,9 @@
 // emulator/console/defects.test.ts take them for the defects they do not probe themselves.
 import { createReferenceTarget, type ReferenceTarget } from '../adapters/reference/index.ts';
 import { MiniDriver, type Ring } from '../adapters/reference/mini-driver.ts';
-import { REQUEST_QUEUE, transmitBytes } from '../driver/requests.ts';
+import { REQUEST_QUEUE, transmitBytes, transmitRequest } from '../driver/requests.ts';
+import { openDriver, PackedUsedError, RING_EVENT_FLAGS_DESC, splitBuffer, type Driver, type PackedRingDriver } from '../driver/index.ts';
+import { VIRTQ_DESC_F_USED, isUsed, type RingPos } from '../virtio/packed-ring.ts';
 import { VIRTIO_F, bit, undefinedBits } from '../virtio/features.ts';
 import { DEVICE_ID } from '../virtio/ids.ts';
 import { MSIX_CAP, MSIX_CTRL_ENABLE } from '../virtio/pci.ts';
@@ -71,6 +73,33 @@ function allProbes(device: TransmitDevice): Record<string, TransmitProbe> {
     return seen;
   }
   const used = async (c: TransmitCtx): Promise<boolean> => (await request((await up(c)).q)) !== undefined;
+
+  // --- packed ring: the suite's driver with ring 'packed' (as emulator/defects.test.ts) ---
+  interface PackedUp { t: ReferenceTarget; drv: Driver; vq: PackedRingDriver }
+  async function upPacked(c: TransmitCtx, features = V1, o: { queueSize?: number } = {}): Promise<PackedUp> {
+    const t = await createReferenceTarget({ device, transport: c.transport, defect: c.defect, timeoutScale: 0.05 });
+    const drv = await openDriver(t, { ring: 'packed' });
+    await drv.ready({ features, queueSize: o.queueSize, queues: RQ + 1 });
+    return { t, drv, vq: drv.packedQueue(RQ) };
+  }
+  /** One request on the packed transmit queue: 'ok' or what went wrong. */
+  async function packedRequest(u: PackedUp, o: { segments?: number } = {}): Promise<string> {
+    try {
+      await transmitRequest(u.vq, device, { segments: o.segments ?? 1, timeoutMs: 200 });
+      return 'ok';
+    } catch (e) {
+      if (e instanceof PackedUsedError) return e.kind;
+      return (await u.drv.transport.getStatus()) & DEVICE_NEEDS_RESET ? 'needs-reset' : (e as Error).name;
+    }
+  }
+  /** Used-buffer notifications seen for one request (0 or 1). */
+  async function packedNotifications(u: PackedUp): Promise<number> {
+    await u.t.bus.settle();
+    await u.drv.transport.takeNotifications(RQ);
+    if (await packedRequest(u) !== 'ok') throw new Error('the request was not used');
+    await u.t.bus.settle();
+    return Math.min(1, await u.drv.transport.takeNotifications(RQ));
+  }
 
   return {
     'used-len-after-idx': {
@@ -205,6 +234,120 @@ function allProbes(device: TransmitDevice): Record<string, TransmitProbe> {
       probe: async (c) => { const { d, q } = await up(c); await d.notify(RQ); return [(await request(q)) !== undefined, await d.status()]; },
       control: used,
       good: [true, RUNNING], bad: [false, RUNNING | DEVICE_NEEDS_RESET],
+    },
+    // --- packed ring ---
+    'packed-uses-desc-avail-unchanged': {
+      // Descriptor 0 flagged AVAIL=0 USED=1 (available only in a lap with wrap counter 0) in the first lap: touched?
+      probe: async (c) => {
+        const u = await upPacked(c);
+        const { bytes } = transmitBytes(device);
+        const buf = await u.t.mem.alloc(bytes.length);
+        await u.t.mem.write(buf, bytes);
+        await u.vq.writeDescRaw(0, { addr: BigInt(buf), len: bytes.length, id: 0, flags: VIRTQ_DESC_F_USED });
+        await u.vq.notify();
+        await u.t.bus.settle();
+        const d = await u.vq.readDesc(0);
+        return d.flags !== VIRTQ_DESC_F_USED || ((await u.drv.transport.getStatus()) & DEVICE_NEEDS_RESET) !== 0;
+      },
+      control: async (c) => packedRequest(await upPacked(c)),
+      good: false, bad: true,
+    },
+    'packed-flags-before-body': {
+      // Each write of the used descriptor watched: USED (for the lap) with a len that is not yet
+      // the final one? (A transmit buffer is used with len 0, its descriptor says more.)
+      probe: async (c) => {
+        const u = await upPacked(c);
+        const seen: Array<{ used: boolean; len: number }> = [];
+        u.t.observeUsedWrites(async (_step, pos: RingPos) => {
+          const d = await u.vq.readDesc(pos.off);
+          seen.push({ used: isUsed(d.flags, pos.wrap), len: d.len });
+        });
+        if (await packedRequest(u) !== 'ok' || seen.length !== 2) throw new Error(`used-descriptor writes: ${JSON.stringify(seen)}`);
+        return seen.some((x) => x.used && x.len !== seen[seen.length - 1]!.len);
+      },
+      good: false, bad: true,
+    },
+    'packed-used-wrap-not-toggled': {
+      // Queue size 3, one-descriptor requests: the fourth is used in the second lap (wrap counter 0).
+      probe: async (c) => {
+        const u = await upPacked(c, V1, { queueSize: 3 });
+        let last = '';
+        for (let i = 0; i < 4; i++) last = await packedRequest(u);
+        return last;
+      },
+      control: async (c) => packedRequest(await upPacked(c, V1, { queueSize: 3 })),
+      good: 'ok', bad: 'used-flags',
+    },
+    'packed-in-order-out-of-order': {
+      // IN_ORDER, three two-descriptor requests before one notification: used descriptor ids by submission order.
+      probe: async (c) => {
+        const u = await upPacked(c, V1 | bit(VIRTIO_F.IN_ORDER));
+        const ids: number[] = [];
+        for (let i = 0; i < 3; i++) {
+          const { bytes } = transmitBytes(device, i);
+          const a = await u.t.mem.alloc(bytes.length);
+          await u.t.mem.write(a, bytes);
+          ids.push(await u.vq.add(splitBuffer(a, bytes.length, 2, false)));
+        }
+        await u.vq.kick({ force: true });
+        await u.t.bus.settle();
+        const out: number[] = [];
+        for (let off = 0; off < u.vq.size; off++) {
+          const d = await u.vq.readDesc(off);
+          if (isUsed(d.flags, 1)) out.push(ids.indexOf(d.id));
+        }
+        return out;
+      },
+      control: async (c) => packedRequest(await upPacked(c, V1 | bit(VIRTIO_F.IN_ORDER))),
+      good: [2], bad: [2, 1, 0],
+    },
+    'packed-notifies-despite-disable': {
+      probe: async (c) => { const u = await upPacked(c); await u.vq.disableUsedNotifications(); return packedNotifications(u); },
+      control: async (c) => packedNotifications(await upPacked(c)),
+      good: 0, bad: 1,
+    },
+    'packed-ignores-event-desc': {
+      // EVENT_IDX: the first request notified; then the event 5 descriptors ahead, so the second is not.
+      probe: async (c) => {
+        const u = await upPacked(c, EVIDX);
+        const first = await packedNotifications(u);
+        await u.vq.setDriverEvent({ flags: RING_EVENT_FLAGS_DESC, off: u.vq.usedPosition().off + 5 });
+        return [first, await packedNotifications(u)];
+      },
+      good: [1, 0], bad: [1, 1],
+    },
+    'packed-no-notify-when-enabled': {
+      probe: async (c) => packedNotifications(await upPacked(c)),
+      good: 1, bad: 0,
+    },
+    'packed-event-desc-late': {
+      // EVENT_IDX, the event fixed at the first request's used descriptor: notifications for two requests.
+      probe: async (c) => {
+        const u = await upPacked(c, EVIDX);
+        const ev = u.vq.usedPosition();
+        const out: number[] = [];
+        for (let i = 0; i < 2; i++) {
+          await u.vq.setDriverEvent({ flags: RING_EVENT_FLAGS_DESC, off: ev.off, wrap: ev.wrap });
+          out.push(await packedNotifications(u));
+        }
+        return out;
+      },
+      good: [1, 0], bad: [0, 1],
+    },
+    'packed-rejects-full-ring-chain': {
+      // Queue size 3 and a three-descriptor list.
+      probe: async (c) => packedRequest(await upPacked(c, V1, { queueSize: 3 }), { segments: 3 }),
+      control: async (c) => packedRequest(await upPacked(c, V1, { queueSize: 4 }), { segments: 3 }),
+      good: 'ok', bad: 'needs-reset',
+    },
+    'packed-bad-event-flags': {
+      probe: async (c) => { const u = await upPacked(c); await packedRequest(u); return (await u.vq.deviceEvent()).flags; },
+      good: 0, bad: 3,
+    },
+    'packed-event-desc-without-event-idx': {
+      probe: async (c) => { const u = await upPacked(c); await packedRequest(u); return (await u.vq.deviceEvent()).flags; },
+      control: async (c) => { const u = await upPacked(c, EVIDX); await packedRequest(u); return (await u.vq.deviceEvent()).flags; },
+      good: 0, bad: 2,
     },
     // --- PCI ---
     'wrong-vendor-id': { probe: async (c) => (await open(c)).d.cfgRead(0, 2), good: 0x1af4, bad: 0x1af5 },
