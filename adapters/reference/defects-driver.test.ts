@@ -22,6 +22,13 @@ const ON_PLAIN_PATH: Record<string, string> = {
   'console-rx-len-overstated': 'console-rx', // every receive buffer comes back with its length
 };
 
+/** Where the console's plain path (below) differs: it is the trigger there too, seen earlier. */
+const ON_CONSOLE_PLAIN_PATH: Record<string, (ring: 'split' | 'packed') => string> = {
+  // The plain split-ring console accepts VIRTIO_F_VERSION_1 alone, the trigger (packed adds RING_PACKED).
+  'rejects-valid-feature-subset': (ring) => (ring === 'split' ? 'init' : 'ok'),
+  'no-notify-cap': () => 'init', // ConsoleDriver.open notifies while posting its receive buffers
+};
+
 /** Console plain path: port 0 without MULTIPORT, one write out and one in. */
 async function plainConsole(transport: 'pci' | 'mmio', defect: string | undefined, ring: 'split' | 'packed'): Promise<string> {
   const t = await createReferenceTarget({ device: 'console', transport, defect, timeoutScale: 0.05 });
@@ -76,7 +83,7 @@ for (const ring of ['split', 'packed'] as const) {
       for (const device of d.devices) {
         if (device === 'net') continue; // no net model yet
         for (const transport of d.transports ?? (['pci', 'mmio'] as const)) {
-          const expected = ON_PLAIN_PATH[d.name] ?? 'ok';
+          const expected = (device === 'console' ? ON_CONSOLE_PLAIN_PATH[d.name]?.(ring) : undefined) ?? ON_PLAIN_PATH[d.name] ?? 'ok';
           it(`${d.name} (${device}/${transport}) → ${expected}`, async () => {
             if (device === 'console') { expect(await plainConsole(transport, d.name, ring)).toBe(expected); return; }
             expect(await plainRun(device, transport, d.name, ring)).toBe(expected);
