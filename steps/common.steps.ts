@@ -291,6 +291,14 @@ async function writeZeroAndPoll(w: CtsWorld): Promise<number> {
 }
 
 When('the driver resets the device', async function (this: CtsWorld) {
+  // A request made available without a notification may be used anyway by a device that
+  // polls its queues (a DPDK vhost-user back-end does): then a use after the reset cannot
+  // be told from that one.
+  if (S(this).posted) {
+    await settle(this);
+    const early = await vq(this).getUsed({ validate: false }).catch(() => undefined);
+    if (early) inconclusive(`the device used the request (buffer ${early.id}) before the reset without a notification (it polls its queues), so a use after the reset cannot be observed`);
+  }
   const st = await writeZeroAndPoll(this);
   if (st !== 0) inconclusive(`device status stayed ${formatStatus(st)} after a reset, so what follows cannot be observed`);
 });

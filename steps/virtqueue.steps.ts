@@ -151,6 +151,13 @@ async function layoutRequest(w: CtsWorld, l: BlkLayout): Promise<void> {
   if (isTransmitDevice(device)) {
     // Four device-readable descriptors holding one frame (net) or a few bytes (console):
     // the device got them right when exactly those bytes reach the host side.
+    const t = await w.target();
+    const hostless = device === 'net' ? !t.wire : !t.console;
+    if (hostless) {
+      // Used or not is still seen (a request never used is the finding); what it sent is not.
+      await transmitRequest(q, device, { segments: 4, add: { indirect: l.indirect, tailCount: l.tailCount, indirectWriteFlag: l.indirectWriteFlag }, timeoutMs: USED_MS });
+      inconclusive(`the target (${t.description}) has no ${device === 'net' ? 'wire' : 'console host side'} to show what the device made of the chain it used`);
+    }
     await hostSide(w, device); // drop anything from before
     const r = await transmitRequest(q, device, { segments: 4, add: { indirect: l.indirect, tailCount: l.tailCount, indirectWriteFlag: l.indirectWriteFlag }, timeoutMs: USED_MS });
     const out = await hostSide(w, device, r.frame);
