@@ -2,7 +2,7 @@
 // of the ports through Target.console (adapters/types.ts ConsoleHostSide). Steps stay thin:
 // what the driver and the host saw goes into the scenario state, Then steps judge it
 // against the scenario's clause.
-import { Before, Given, Then, When, type ITestCaseHookParameter } from '@cucumber/cucumber';
+import { Given, Then, When } from '@cucumber/cucumber';
 import type { CtsWorld } from './support/world.ts';
 import { inconclusive, notApplicable } from './support/assert.ts';
 import { S, USED_MS, defaultFeatures, drv, expect, hex } from './common.steps.ts';
