@@ -291,7 +291,8 @@ export const DEFECTS: readonly DefectInfo[] = [
   { name: 'packed-in-order-out-of-order', clause: CLAUSE.inOrder, devices: ANY, rings: PACKED,
     summary: 'with IN_ORDER, uses the buffers of one notification newest first, one used descriptor each' },
   // Packed counterpart of notifies-despite-no-interrupt (2.7.7.2's SHOULD NOT for flags 1).
-  { name: 'packed-notifies-despite-disable', clause: CLAUSE.noInterruptHonoured, devices: ANY, rings: PACKED,
+  // As its split counterpart, it also notifies net's suppressed-but-coalesced receiveq (same observable).
+  { name: 'packed-notifies-despite-disable', clause: CLAUSE.noInterruptHonoured, devices: ANY, rings: PACKED, alsoBreaks: [CLAUSE.netCoalSuppressed],
     summary: 'sends a used-buffer notification although the driver event suppression says RING_EVENT_FLAGS_DISABLE' },
   // Packed counterpart of notifies-before-used-event (2.7.7.2's SHOULD NOT before used_event).
   { name: 'packed-ignores-event-desc', clause: CLAUSE.usedEventNotReached, devices: ANY, rings: PACKED,

@@ -10,10 +10,6 @@
 // On the packed ring a defect that applies to both layouts runs only where one of its
 // clauses has a scenario that device × transport runs on packed: elsewhere it has no
 // packed scenario to fail, and its effect on unrelated scenarios is checked on split.
-// A device-independent defect (one entropy or blk take too: device core, ring, transport)
-// runs on net and console against the generic scenarios (no @device: tag) and those of its
-// own clauses only: net's own scenarios are slow, and its other clauses are checked under
-// each net defect.
 // Cucumber loads step definitions once per process (ESM cache), so the jobs run in two
 // worker processes (2 cores), each loading support once and calling runCucumber per job.
 // The reference target answers at once, so waits for what a defect prevents are cut to a
@@ -103,9 +99,7 @@ function matrixJobs(): Job[] {
     for (const d of DEFECTS) {
       if (!defectApplies(d, c.device, c.transport, c.ring)) continue;
       if (packed && d.rings === undefined && ![d.clause, ...(d.alsoBreaks ?? [])].some((id) => packed.has(id))) continue;
-      const generic = (c.device === 'net' || c.device === 'console') && d.devices.some((x) => x === 'entropy' || x === 'blk');
-      const own = [d.clause, ...(d.alsoBreaks ?? [])].map((id) => `@clause:${id}`).join(' or ');
-      jobs.push({ defect: d.name, ...c, ...(generic ? { tags: `${c.tags} and (not @device:${c.device} or ${own})` } : {}) });
+      jobs.push({ defect: d.name, ...c });
     }
   }
   return jobs;
