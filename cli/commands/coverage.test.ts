@@ -102,3 +102,30 @@ describe('virtio-cts coverage (spawned)', () => {
     expect(r.stderr).toMatch(/y\.feature:2: unknown clause @clause:drv\/core\/gone#12345678/);
   });
 });
+
+describe('coverage --table', () => {
+  it('features/README.md carries the generated clause → scenario → defect table as it is now', async () => {
+    const { scenarioTable, withTable } = await import('../coverage-table.ts');
+    const { findFeatureFiles, planScenarios } = await import('../../steps/support/runner/plan.ts');
+    const { readFileSync } = await import('node:fs');
+    const table = scenarioTable(planScenarios(findFeatureFiles('features', root), root).scenarios);
+    const readme = readFileSync(join(root, 'features/README.md'), 'utf8');
+    // On a difference: node cli/bin.mjs coverage --table --update-readme
+    expect(withTable(readme, table)).toBe(readme);
+    expect(table).toMatch(/\| virtqueue\/used-ring\.feature \| 2\.7\.8\.2 ¶2 \| `dev\/core\/virtqueues\/the-virtqueue-used-ring#d50e44f4` \| [^|]+ \| split, packed \| \d+ \| used-len-too-long/);
+  });
+
+  it('marks side effects and one-ring defects, and --update-readme needs --table', async () => {
+    const { scenarioTable } = await import('../coverage-table.ts');
+    const A = 'dev/core/device-reset#3c77b259';
+    const s = (tags: string[]) => ({ name: 'x', feature: 'f', uri: 'features/a.feature', line: 1, tags, clauses: [A], tagLines: {} });
+    const t = scenarioTable([s(['@ring:any', '@device:blk']), s(['@ring:any'])], 'v1.4-cs01', [
+      { name: 'own', clause: A, devices: ['blk'], rings: ['packed'], summary: '' },
+      { name: 'side', clause: 'dev/core/feature-bits#82457834', devices: ['blk'], alsoBreaks: [A], summary: '' },
+    ]);
+    expect(t).toContain('| a.feature | 2.4.1 ¶1 | `dev/core/device-reset#3c77b259` | all, blk | split, packed | 2 | (side), own [packed] |');
+    const r = spawnSync(process.execPath, [join(root, 'cli/bin.mjs'), 'coverage', '--update-readme'], { encoding: 'utf8', cwd: root });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/--update-readme needs --table/);
+  });
+});

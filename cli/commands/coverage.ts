@@ -6,6 +6,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { UsageError } from '../errors.ts';
+import { scenarioTable, updateReadme } from '../coverage-table.ts';
+import { findFeatureFiles, planScenarios } from '../../steps/support/runner/plan.ts';
 import { loadIndex, parseRoles, resolveClause, suggestClause } from '../../spec-refs/load.ts';
 import type { ClauseIndex, IndexedClause as Clause, Keyword, Role } from '../../spec-refs/types.ts';
 
@@ -186,13 +188,24 @@ export function register(program: Command): void {
     .option('--section <numbers>', 'only clauses in these sections and their subsections, one row each (comma-separated, e.g. 2.8,5.1,5.3)')
     .option('--uncovered', 'also list the clauses without a scenario')
     .option('--json', 'print {spec, features, scenarios, sections?, totals, areas, notInVersion, uncovered?}')
+    .option('--table', 'print the clause → scenario → defect table (markdown) instead')
+    .option('--update-readme', 'with --table: write it into <features>/README.md between its scenario-table markers')
     .addHelpText('after', '\nA @clause tag the registry does not know is an error (exit 2, naming file:line).')
-    .action(async (o: { specVersion?: string; features: string; role?: string; section?: string; uncovered?: boolean; json?: boolean }) => {
+    .action(async (o: { specVersion?: string; features: string; role?: string; section?: string; uncovered?: boolean; json?: boolean; table?: boolean; updateReadme?: boolean }) => {
       const roles = parseRoles(o.role);
       const sections = parseSections(o.section);
       const index = loadIndex(o.specVersion);
       const scan = await scanFeatures(resolve(o.features));
       checkTags(scan);
+      if (o.updateReadme && !o.table) throw new UsageError('--update-readme needs --table');
+      if (o.table) {
+        const dir = resolve(o.features);
+        const cwd = dirname(dir);
+        const table = scenarioTable(planScenarios(findFeatureFiles(relative(cwd, dir), cwd), cwd).scenarios, o.specVersion);
+        if (!o.updateReadme) process.stdout.write(table + '\n');
+        else process.stdout.write(`${join(dir, 'README.md')}: ${updateReadme(join(dir, 'README.md'), table) ? 'table updated' : 'table already up to date'}\n`);
+        return;
+      }
       const r = coverage(index, scan, { roles, uncovered: o.uncovered, sections });
       if (o.json) process.stdout.write(JSON.stringify(r) + '\n');
       else printReport(r);
