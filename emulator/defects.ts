@@ -314,9 +314,9 @@ export const DEFECTS: readonly DefectInfo[] = [
   // Packed counterpart of ignores-used-event (2.7.7.2: notify when the event is reached).
   { name: 'packed-event-desc-late', clause: CLAUSE.usedEventReached, devices: ANY, rings: PACKED,
     summary: 'with EVENT_IDX, judges RING_EVENT_FLAGS_DESC against the descriptors used before the last ones (notifies one buffer late)' },
-  // Seen where the device's processing leaves a stream in its order (console port output).
+  // Seen where the device's processing leaves a stream in its order (console port output, net wire).
   // Not with IN_ORDER: there the order taken is the order used, the IN_ORDER clause's business.
-  { name: 'packed-starts-out-of-ring-order', clause: CLAUSE.packedProcessingOrder, devices: ['console'], rings: PACKED,
+  { name: 'packed-starts-out-of-ring-order', clause: CLAUSE.packedProcessingOrder, devices: ['console', 'net'], rings: PACKED,
     summary: 'of two lists available one after the other, processes the second before the first' },
   // Only NEXT-linked lists (not indirect tables); the driver places a list's later buffers at lower addresses to see it.
   { name: 'packed-list-in-address-order', clause: CLAUSE.packedListOrder, devices: BLK, rings: PACKED,

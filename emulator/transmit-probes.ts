@@ -7,7 +7,7 @@
 import { createReferenceTarget, type ReferenceTarget } from '../adapters/reference/index.ts';
 import { MiniDriver, type Ring } from '../adapters/reference/mini-driver.ts';
 import { REQUEST_QUEUE, transmitBytes, transmitRequest } from '../driver/requests.ts';
-import { openDriver, PackedUsedError, RING_EVENT_FLAGS_DESC, splitBuffer, type Driver, type PackedRingDriver } from '../driver/index.ts';
+import { addBuffers, openDriver, PackedUsedError, RING_EVENT_FLAGS_DESC, splitBuffer, type Driver, type PackedRingDriver } from '../driver/index.ts';
 import { VIRTQ_DESC_F_USED, isUsed, type RingPos } from '../virtio/packed-ring.ts';
 import { VIRTIO_F, bit, undefinedBits } from '../virtio/features.ts';
 import { DEVICE_ID } from '../virtio/ids.ts';
@@ -340,6 +340,23 @@ function allProbes(device: TransmitDevice): Record<string, TransmitProbe> {
       control: async (c) => packedRequest(await upPacked(c, V1, { queueSize: 4 }), { segments: 3 }),
       good: 'ok', bad: 'needs-reset',
     },
+    // Net only (console probes it on its own port): frames of 60, 70 and 80 bytes made
+    // available before one notification; the lengths on the wire, in wire order.
+    ...(device === 'net' ? { 'packed-starts-out-of-ring-order': {
+      probe: async (c: TransmitCtx) => {
+        const u = await upPacked(c);
+        for (const len of [60, 70, 80]) {
+          const { bytes } = transmitBytes('net', len, len + 12);
+          const a = await u.t.mem.alloc(bytes.length, 16);
+          await u.t.mem.write(a, bytes);
+          await addBuffers(u.vq, [{ addr: a, len: bytes.length, write: false }]);
+        }
+        await u.vq.kick({ force: true });
+        await u.t.bus.settle();
+        return (u.t as { wire?: { sent(): Uint8Array[] } }).wire!.sent().map((f) => f.length);
+      },
+      good: [60, 70, 80], bad: [70, 60, 80],
+    } } : {}),
     'packed-bad-event-flags': {
       probe: async (c) => { const u = await upPacked(c); await packedRequest(u); return (await u.vq.deviceEvent()).flags; },
       good: 0, bad: 3,

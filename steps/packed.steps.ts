@@ -14,6 +14,8 @@ import {
 import { createReferenceTarget } from '../adapters/reference/index.ts';
 import { addBuffers, isTransmitDevice, splitBuffer, transmitBytes, type DescBuffer } from '../driver/index.ts';
 import { transmitq } from '../virtio/console.ts';
+import { NET_HDR_SIZE, encodeNetHdr, makeFrame } from '../virtio/net.ts';
+import { NET_PEER, NET_WIRE_MS, netQueues, netState, netWire } from './net.steps.ts';
 import { encodeReqHeader, SECTOR_SIZE, VIRTIO_BLK_S_OK, VIRTIO_BLK_T } from '../virtio/blk.ts';
 import {
   PDESC_SIZE, RING_EVENT_FLAGS_DESC, RING_EVENT_FLAGS_DISABLE, RING_EVENT_FLAGS_ENABLE, VIRTQ_DESC_F_USED, VIRTQ_DESC_F_WRITE, advance, decodePackedDesc, isUsed, type PackedDesc,
@@ -371,4 +373,43 @@ When('the driver sets RING_EVENT_FLAGS_DESC at the used descriptor of request {i
     await q.setDriverEvent({ flags: RING_EVENT_FLAGS_DESC, off: ev.off, wrap: ev.wrap });
     await submit(this);
   }
+});
+
+When('the driver makes {int} frames available on transmitq1 and notifies the device once', async function (this: CtsWorld, n: number) {
+  const wire = await netWire(this);
+  const tx = netQueues(this).tx[0]!;
+  const mac = netState(this).cfg?.mac;
+  if (!mac) throw new Error('the net device has not been initialized by this scenario');
+  wire.sent(); // nothing earlier counts
+  // Distinct lengths and contents, so each frame on the wire names its buffer.
+  const frames = Array.from({ length: n }, (_, k) => makeFrame({ dst: NET_PEER, src: mac, len: 100 + 10 * k, seed: k + 1 }));
+  for (const f of frames) {
+    const bytes = new Uint8Array(NET_HDR_SIZE + f.length);
+    bytes.set(encodeNetHdr({}), 0);
+    bytes.set(f, NET_HDR_SIZE);
+    const addr = await tx.mem.alloc(bytes.length, 16);
+    await tx.mem.write(addr, bytes);
+    await addBuffers(tx, [{ addr, len: bytes.length, write: false }]);
+  }
+  await tx.kick({ force: true });
+  const got: Uint8Array[] = [];
+  const deadline = performance.now() + this.ms(NET_WIRE_MS);
+  while (got.length < n && performance.now() < deadline) {
+    got.push(...wire.sent());
+    if (got.length < n) await new Promise((r) => setTimeout(r, 5));
+  }
+  await settle(this);
+  got.push(...wire.sent());
+  S(this).seen.wireOrder = { frames, got };
+});
+
+Then('the wire carries the frames in the order they were made available', async function (this: CtsWorld) {
+  const { frames, got } = S(this).seen.wireOrder as { frames: Uint8Array[]; got: Uint8Array[] };
+  const order = got.map((g) => frames.findIndex((f) => Buffer.from(f).equals(Buffer.from(g))));
+  await this.evidence('wire', got.map((g, i) => `${g.length} bytes${order[i]! < 0 ? ' (not one of the frames)' : ` = frame ${order[i]! + 1}`}`));
+  if (order.length < frames.length || order.some((k) => k < 0)) {
+    inconclusive(`the wire carried ${got.length} frame(s), ${order.filter((k) => k >= 0).length} of them the ${frames.length} made available, so their order cannot be judged`);
+  }
+  expect(this, order.every((k, i) => k === i), `frames 1 to ${frames.length} on the wire in the order made available`,
+    `frames in the order ${order.map((k) => k + 1).join(', ')}`);
 });
