@@ -18,7 +18,7 @@ describe('virtio-cts defects', () => {
     }
     expect(out.find((d) => d.name === 'bad-magic')?.transports).toEqual(['mmio']);
     expect(out.find((d) => d.name === 'used-len-too-long')?.transports).toEqual(['pci', 'mmio']);
-    expect(out.find((d) => d.name === 'used-len-too-long')?.rings).toEqual(['split']);
+    expect(out.find((d) => d.name === 'used-len-after-idx')?.rings).toEqual(['split']);
     expect(out.find((d) => d.name === 'packed-flags-before-body')?.rings).toEqual(['packed']);
     expect(out.find((d) => d.name === 'entropy-no-bytes')?.rings).toEqual(['split', 'packed']);
   });
