@@ -12,25 +12,13 @@ import { VIRTQ_AVAIL_F_NO_INTERRUPT } from '../virtio/split-ring.ts';
 import { ctrlCommand, ctrlCommandResult } from '../driver/net.ts';
 import { hasBit } from '../virtio/features.ts';
 import {
-  VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_NOTF_COAL, VIRTIO_NET_ERR, VIRTIO_NET_F, VIRTIO_NET_OK, controlq, decodeCoal, encodeCoal, encodeCoalVq,
-  receiveq, transmitq, type NetCoal,
+  VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_NOTF_COAL, VIRTIO_NET_ERR, VIRTIO_NET_OK, decodeCoal, encodeCoal, encodeCoalVq, receiveq, type NetCoal,
 } from '../virtio/net.ts';
-import { NET_WIRE_MS, netCtrl, netQueues, netState } from './net.steps.ts';
+import { NET_WIRE_MS, netCtrl, netQueues, netState, netVqIndex } from './net.steps.ts';
 
 interface CoalState { set?: { vq: number; coal: NetCoal; ack: number } }
 const states = new WeakMap<CtsWorld, CoalState>();
 const S = (w: CtsWorld): CoalState => { let s = states.get(w); if (!s) { s = {}; states.set(w, s); } return s; };
-
-function vqIndex(w: CtsWorld, name: string): number {
-  const s = netState(w);
-  const mq = hasBit(s.accepted ?? 0n, VIRTIO_NET_F.MQ) || hasBit(s.accepted ?? 0n, VIRTIO_NET_F.RSS);
-  const pairs = netQueues(w).maxPairs;
-  if (name === 'receiveq1') return receiveq(1);
-  if (name === 'transmitq1') return transmitq(1);
-  if (name === 'controlq') return controlq(mq, pairs);
-  if (name === 'beyond') return 2 * Math.max(s.cfg?.max_virtqueue_pairs ?? 1, pairs, 1) + 1;
-  throw new Error(`unknown queue '${name}'`);
-}
 
 const COMMAND: Record<string, number> = Object.fromEntries(Object.entries(VIRTIO_NET_CTRL_NOTF_COAL).map(([k, v]) => [`VIRTIO_NET_CTRL_NOTF_COAL_${k}`, v]));
 function command(name: string): number {
@@ -54,12 +42,12 @@ async function vqGet(w: CtsWorld, vq: number): Promise<{ ack: number; coal: NetC
 const show = (c: NetCoal): string => `max_packets ${c.max_packets}, max_usecs ${c.max_usecs}`;
 
 Given('the driver has set coalescing of {word} to {int} packets and {int} usecs', async function (this: CtsWorld, q: string, packets: number, usecs: number) {
-  const ack = await send(this, VIRTIO_NET_CTRL_NOTF_COAL.VQ_SET, encodeCoalVq(vqIndex(this, q), 0, { max_packets: packets, max_usecs: usecs }));
+  const ack = await send(this, VIRTIO_NET_CTRL_NOTF_COAL.VQ_SET, encodeCoalVq(netVqIndex(this, q), 0, { max_packets: packets, max_usecs: usecs }));
   if (ack !== VIRTIO_NET_OK) inconclusive(`VIRTIO_NET_CTRL_NOTF_COAL_VQ_SET of ${q} to ${packets} packets, ${usecs} usecs answered with ack ${hex(ack)}`);
 });
 
 When('the driver sets coalescing of {word} to {int} packets and {int} usecs with reserved {word}', async function (this: CtsWorld, q: string, packets: number, usecs: number, reserved: string) {
-  const vq = vqIndex(this, q);
+  const vq = netVqIndex(this, q);
   const coal = { max_packets: packets, max_usecs: usecs };
   S(this).set = { vq, coal, ack: await send(this, VIRTIO_NET_CTRL_NOTF_COAL.VQ_SET, encodeCoalVq(vq, Number(reserved), coal)) };
 });
@@ -69,20 +57,20 @@ When('the driver sends {word} with {int} packets and {int} usecs', async functio
   if (cmd !== VIRTIO_NET_CTRL_NOTF_COAL.TX_SET && cmd !== VIRTIO_NET_CTRL_NOTF_COAL.RX_SET) throw new Error(`${name} is not TX_SET or RX_SET`);
   const coal = { max_packets: packets, max_usecs: usecs };
   // The queue that reads it back: the first of the kind the command sets.
-  const vq = vqIndex(this, cmd === VIRTIO_NET_CTRL_NOTF_COAL.TX_SET ? 'transmitq1' : 'receiveq1');
+  const vq = netVqIndex(this, cmd === VIRTIO_NET_CTRL_NOTF_COAL.TX_SET ? 'transmitq1' : 'receiveq1');
   S(this).set = { vq, coal, ack: await send(this, cmd, encodeCoal(coal)) };
 });
 
 When('the driver sends {word} for {word}', async function (this: CtsWorld, name: string, q: string) {
   const cmd = command(name);
-  const vq = vqIndex(this, q);
+  const vq = netVqIndex(this, q);
   if (cmd === VIRTIO_NET_CTRL_NOTF_COAL.VQ_GET) await vqGet(this, vq);
   else if (cmd === VIRTIO_NET_CTRL_NOTF_COAL.VQ_SET) await send(this, cmd, encodeCoalVq(vq, 0, { max_packets: 1, max_usecs: 1 }));
   else throw new Error(`${name} names no virtqueue`);
 });
 
 Then('coalescing of {word} reads {int} packets and {int} usecs', async function (this: CtsWorld, q: string, packets: number, usecs: number) {
-  const r = await vqGet(this, vqIndex(this, q));
+  const r = await vqGet(this, netVqIndex(this, q));
   if (r.ack !== VIRTIO_NET_OK) inconclusive(`VIRTIO_NET_CTRL_NOTF_COAL_VQ_GET of ${q} answered with ack ${hex(r.ack)}`);
   const want = { max_packets: packets, max_usecs: usecs };
   expect(this, r.coal.max_packets === packets && r.coal.max_usecs === usecs, `${q}: ${show(want)}`, `${q}: ${show(r.coal)}`);

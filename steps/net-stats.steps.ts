@@ -8,12 +8,10 @@ import type { CtsWorld } from './support/world.ts';
 import { inconclusive } from './support/assert.ts';
 import { expect, hex } from './common.steps.ts';
 import { ctrlCommandResult } from '../driver/net.ts';
-import { hasBit } from '../virtio/features.ts';
 import {
-  STATS_COUNTERS, STATS_REPLY_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_STATS, VIRTIO_NET_ERR, VIRTIO_NET_F, VIRTIO_NET_OK,
-  VIRTIO_NET_STATS_TYPE, controlq, decodeStatsReplies, encodeStatsRequest, receiveq, statsBit, statsTypeName, transmitq, type StatsTypeName,
+  STATS_COUNTERS, STATS_REPLY_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_STATS, VIRTIO_NET_ERR, VIRTIO_NET_OK, VIRTIO_NET_STATS_TYPE, controlq, decodeStatsReplies, encodeStatsRequest, statsBit, statsTypeName, type StatsTypeName,
 } from '../virtio/net.ts';
-import { NET_WIRE_MS, netCtrl, netQueues, netState } from './net.steps.ts';
+import { NET_WIRE_MS, netCtrl, netState, netVqIndex } from './net.steps.ts';
 
 /** Result buffer the driver offers: room for every reply the scenarios ask for, and spare. */
 const RESULT_ROOM = 512;
@@ -29,18 +27,6 @@ const replySize = (type: number): number | undefined => {
   const name = statsTypeName(type) as StatsTypeName;
   return STATS_COUNTERS[name] ? STATS_REPLY_HDR_SIZE + 8 * STATS_COUNTERS[name].length : undefined;
 };
-
-function vqIndex(w: CtsWorld, name: string): number {
-  const s = netState(w);
-  const mq = hasBit(s.accepted ?? 0n, VIRTIO_NET_F.MQ) || hasBit(s.accepted ?? 0n, VIRTIO_NET_F.RSS);
-  const pairs = netQueues(w).maxPairs;
-  if (name === 'receiveq1') return receiveq(1);
-  if (name === 'transmitq1') return transmitq(1);
-  if (name === 'controlq') return controlq(mq, pairs);
-  // Past controlq even with every pair max_virtqueue_pairs allows.
-  if (name === 'beyond') return 2 * Math.max(s.cfg?.max_virtqueue_pairs ?? 1, pairs, 1) + 1;
-  throw new Error(`unknown queue '${name}'`);
-}
 
 function typeOf(name: string): number {
   const m = /^bit(\d+)$/.exec(name);
@@ -94,7 +80,7 @@ Then('every statistic type VIRTIO_NET_CTRL_STATS_GET answers is in supported_sta
   const caps = S(this).caps ?? 0n;
   const answered: string[] = [];
   for (const [name, type] of Object.entries(VIRTIO_NET_STATS_TYPE)) {
-    const vq = vqIndex(this, name === 'CVQ' ? 'controlq' : name.startsWith('RX_') ? 'receiveq1' : 'transmitq1');
+    const vq = netVqIndex(this, name === 'CVQ' ? 'controlq' : name.startsWith('RX_') ? 'receiveq1' : 'transmitq1');
     const r = await get(this, [{ vq_index: vq, types: [type] }]);
     // Answered: acknowledged with a reply of that type.
     if (r.ack === VIRTIO_NET_OK && r.usedLen > 1 + STATS_REPLY_HDR_SIZE && r.result[0] === type && !(caps & statsBit(type))) answered.push(name);
@@ -107,7 +93,7 @@ When('the driver sends VIRTIO_NET_CTRL_STATS_GET for {string}', async function (
   // "receiveq1: RX_BASIC; transmitq1: TX_BASIC TX_CSUM"
   const asked = spec.split(';').map((part) => {
     const [q, types] = part.split(':').map((x) => x.trim());
-    return { vq_index: vqIndex(this, q!), types: types!.split(/\s+/).map(typeOf) };
+    return { vq_index: netVqIndex(this, q!), types: types!.split(/\s+/).map(typeOf) };
   });
   const r = await get(this, asked);
   Object.assign(S(this), { asked, ack: r.ack, usedLen: r.usedLen, result: r.result });

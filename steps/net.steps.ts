@@ -16,6 +16,7 @@ import {
   ETH_HLEN, MQ_PAIRS_MAX, MQ_PAIRS_MIN, MTU_MAX, MTU_MIN, MTU_RECOMMENDED_MIN, NET_CONFIG, NET_HDR_SIZE, VIRTIO_NET_CTRL, VIRTIO_NET_CTRL_MAC,
   VIRTIO_NET_CTRL_MQ, VIRTIO_NET_CTRL_RX, VIRTIO_NET_F, VIRTIO_NET_HDR_F, VIRTIO_NET_HDR_GSO, VIRTIO_NET_OK, VIRTIO_NET_S_LINK_UP, encodeMacTable,
   formatMac, makeFrame, parseMac, BROADCAST_MAC, VIRTIO_NET_CTRL_VLAN, VIRTIO_NET_CTRL_ANNOUNCE, VIRTIO_NET_S_ANNOUNCE, vlanTag,
+  controlq, receiveq, transmitq,
 } from '../virtio/net.ts';
 
 /** A unicast address that is never the device's own. */
@@ -587,6 +588,21 @@ Then('all {int} frames arrive on receiveq1', function (this: CtsWorld, n: number
   if (total < n) inconclusive(`only ${total} of ${n} frames were received`);
   expect(this, per[0] === n, `${n} frames on receiveq1, none elsewhere`, per.map((c, i) => `receiveq${i + 1}: ${c}`).join(', '));
 });
+
+/**
+ * A virtqueue a scenario names: receiveq1, transmitq1, controlq (after max_virtqueue_pairs
+ * pairs with MQ or RSS), or 'beyond' (past controlq even with every pair max_virtqueue_pairs allows).
+ */
+export function netVqIndex(w: CtsWorld, name: string): number {
+  const s = N(w);
+  const mq = hasBit(s.accepted ?? 0n, VIRTIO_NET_F.MQ) || hasBit(s.accepted ?? 0n, VIRTIO_NET_F.RSS);
+  const pairs = queues(w).maxPairs;
+  if (name === 'receiveq1') return receiveq(1);
+  if (name === 'transmitq1') return transmitq(1);
+  if (name === 'controlq') return controlq(mq, pairs);
+  if (name === 'beyond') return 2 * Math.max(s.cfg?.max_virtqueue_pairs ?? 1, pairs, 1) + 1;
+  throw new Error(`unknown queue '${name}'`);
+}
 
 // For the other steps/net-*.steps.ts files: the same scenario state and helpers.
 export { N as netState, queues as netQueues, ctrl as netCtrl, wire as netWire, inject as netInject, WIRE_MS as NET_WIRE_MS, PEER as NET_PEER };
