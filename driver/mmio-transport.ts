@@ -87,6 +87,19 @@ export class MmioTransport implements Transport {
     return (await this.readReg('QueueReady')) !== 0;
   }
 
+  async resetQueue(q: number): Promise<void> {
+    await this.writeReg('QueueSel', q);
+    await this.writeReg('QueueReset', 1);
+    await waitFor(async () => ((await this.queueResetState(q)) === 0 ? true : undefined), {
+      timeoutMs: TIMEOUT.reset * this.opts.timeoutScale, what: `QueueReset of queue ${q} to read back 0`,
+    });
+  }
+
+  async queueResetState(q: number): Promise<number> {
+    await this.writeReg('QueueSel', q);
+    return this.readReg('QueueReset');
+  }
+
   notify(q: number): Promise<void> { return this.writeReg('QueueNotify', q); }
 
   readConfig(offset: number, width: 1 | 2 | 4): Promise<number> { return this.bus.read(this.base + MMIO.Config + offset, width); }

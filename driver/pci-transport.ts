@@ -173,6 +173,20 @@ export class PciTransport implements Transport {
     return (await this.commonRead('queue_enable')) !== 0;
   }
 
+  async resetQueue(q: number): Promise<void> {
+    await this.commonWrite('queue_select', q);
+    await this.commonWrite('queue_reset', 1);
+    await waitFor(async () => ((await this.queueResetState(q)) === 0 ? true : undefined), {
+      timeoutMs: TIMEOUT.reset * this.opts.timeoutScale, what: `queue_reset of queue ${q} to read back 0`,
+    });
+    this.notifyOff.delete(q);
+  }
+
+  async queueResetState(q: number): Promise<number> {
+    await this.commonWrite('queue_select', q);
+    return this.commonRead('queue_reset');
+  }
+
   /** Available-buffer notification: the queue index, 16 bits, at the queue's notify address. */
   async notify(q: number): Promise<void> { await this.bus.write(await this.notifyAddress(q), 2, q); }
 

@@ -27,6 +27,13 @@ export interface Transport {
   /** Program addresses and size for queue `q`, then enable it (queue_enable / QueueReady). */
   setupQueue(q: number, setup: QueueSetup): Promise<void>;
   queueEnabled(q: number): Promise<boolean>;
+  /**
+   * Reset queue `q` (2.6.1, VIRTIO_F_RING_RESET): write 1 to queue_reset / QueueReset and
+   * wait (with timeout) until it reads back 0 (reset complete). Absent where the transport cannot express it.
+   */
+  resetQueue?(q: number): Promise<void>;
+  /** queue_reset / QueueReset of queue `q` as read now. */
+  queueResetState?(q: number): Promise<number>;
   /** Send an available-buffer notification for queue `q`. */
   notify(q: number): Promise<void>;
   readConfig(offset: number, width: 1 | 2 | 4): Promise<number>;

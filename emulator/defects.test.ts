@@ -138,7 +138,43 @@ interface Probe {
   blk?: { readOnly?: boolean };
 }
 
+/** Write 1 to queue_reset / QueueReset of queue `q` (the queue-reset-* probes). */
+async function resetQueue(d: MiniDriver, q: number): Promise<void> {
+  if (d.isPci) { await d.setCommon('queue_select', q); await d.setCommon('queue_reset', 1); }
+  else { await d.setMmio('QueueSel', q); await d.setMmio('QueueReset', 1); }
+}
+const RESET = V1 | bit(VIRTIO_F.RING_RESET);
+
 const PROBES: Record<string, Probe> = {
+  'queue-reset-ignored': {
+    // Control: without VIRTIO_F_RING_RESET negotiated the write is ignored either way.
+    probe: async (c) => {
+      const { d, q } = await up(c, RESET);
+      await q.add([{ addr: await q.drv.t.mem.alloc(64), len: 64, write: true }]);
+      await resetQueue(d, 0);
+      await d.notify(0);
+      return [await q.usedIdx(), await d.irq()];
+    },
+    control: async (c) => {
+      const { d, q } = await up(c);
+      await q.add([{ addr: await q.drv.t.mem.alloc(64), len: 64, write: true }]);
+      await resetQueue(d, 0);
+      await d.notify(0);
+      return [await q.usedIdx(), await d.irq()];
+    },
+    good: [0, false], bad: [1, true],
+  },
+  'queue-reset-keeps-ring-state': {
+    probe: async (c) => {
+      const { d, q } = await up(c, RESET);
+      await anyRequest(q);
+      await resetQueue(d, 0);
+      const q2 = await d.setupQueue(0, 8);
+      const e = await anyRequest(q2);
+      return [e !== undefined, await q2.usedIdx()];
+    },
+    good: [true, 1], bad: [false, 0],
+  },
   'used-len-too-long': {
     // The same request twice, the second time with a canary in the buffer: did the device
     // write every byte of the len it reported?

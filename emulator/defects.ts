@@ -184,6 +184,8 @@ export const CLAUSE = {
   netRxGsoHdrLen: 'dev/net/device-operation/processing-of-incoming-packets#0bf50cf6',
   netTxHdrLenHint: 'dev/net/device-operation/packet-transmission#1a33c732',
   netRxTunnelGsoNotNegotiated: 'dev/net/device-operation/processing-of-incoming-packets#91d4d8fa',
+  queueResetStops: 'dev/core/virtqueues/virtqueue-reset/virtqueue-reset#f5a07871',
+  queueResetState: 'dev/core/virtqueues/virtqueue-reset/virtqueue-reset#6cca79f8',
 } as const;
 
 const BOTH: DefectDevice[] = ['entropy', 'blk'];
@@ -561,6 +563,12 @@ export const DEFECTS: readonly DefectInfo[] = [
     summary: 'without VIRTIO_NET_F_GUEST_CSUM, delivers a packet whose checksum the host left partial without completing it' },
   { name: 'net-rx-tunnel-gso-as-tcp', clause: CLAUSE.netRxTunnelGsoNotNegotiated, devices: NET,
     summary: 'with VIRTIO_NET_F_GUEST_TSO4/TSO6 but not GUEST_UDP_TUNNEL_GSO, delivers a UDP-tunnelled TCP packet to segment whole, as gso_type TCPV4/TCPV6' },
+  // --- virtqueue reset (VIRTIO_F_RING_RESET) -------------------------------------------
+  { name: 'queue-reset-ignored', clause: CLAUSE.queueResetStops, devices: ANY,
+    summary: 'ignores a write of 1 to queue_reset / QueueReset: the queue stays enabled and in use' },
+  { name: 'queue-reset-keeps-ring-state', clause: CLAUSE.queueResetState, devices: ANY,
+    summary: 'carries the avail and used positions of a reset queue over to its re-enabled rings' },
+
 ];
 
 const NAMES = new Set(DEFECTS.map((d) => d.name));

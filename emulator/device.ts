@@ -78,7 +78,7 @@ export interface QueueState {
  * the device also writes one used descriptor per batch (2.8.8).
  */
 const CORE_FEATURES = bit(VIRTIO_F.VERSION_1) | bit(VIRTIO_F.INDIRECT_DESC) | bit(VIRTIO_F.EVENT_IDX)
-  | bit(VIRTIO_F.RING_PACKED) | bit(VIRTIO_F.IN_ORDER);
+  | bit(VIRTIO_F.RING_PACKED) | bit(VIRTIO_F.IN_ORDER) | bit(VIRTIO_F.RING_RESET);
 /** How much the used-len-too-long defect over-reports. */
 const USED_LEN_EXCESS = 16;
 /** A bit the spec does not define anywhere (for the offers-undefined-feature defect). */
@@ -101,6 +101,8 @@ export class VirtioDevice {
   private statusReadback?: number;
   /** The previous request, kept only by the used-len-too-long defect. */
   private lastRequestKey?: string;
+  /** Queues as they were before a queue reset, kept only by the queue-reset-keeps-ring-state defect. */
+  private preReset = new Map<number, QueueState>();
   /** Queues from before the last reset, kept only by the works-after-reset defect. */
   private ghosts: (QueueState | undefined)[] = [];
 
@@ -194,6 +196,7 @@ export class VirtioDevice {
     this.features = 0n;
     this.configMsixVector = VIRTIO_MSI_NO_VECTOR;
     this.queues = this.freshQueues();
+    this.preReset.clear();
     if (keepEnable) this.queues.forEach((q, i) => { q.enabledReadback = old[i].enabled || old[i].enabledReadback; });
     this.model.reset();
     this.irq.reset();
@@ -239,7 +242,22 @@ export class VirtioDevice {
     const qs = this.queues[q];
     if (!qs || qs.enabled) return;
     qs.enabled = true;
+    const before = this.preReset.get(q);
+    this.preReset.delete(q);
     qs.ring = this.makeRing(qs);
+    if (before?.ring && qs.ring && this.defects.on('queue-reset-keeps-ring-state')) carryRingState(before.ring, qs.ring);
+  }
+
+  /**
+   * Reset one queue (2.6.1, VIRTIO_F_RING_RESET negotiated): the device stops using it and
+   * its state returns to the defaults, so the driver can set it up again. It completes at
+   * once, so queue_reset / QueueReset never reads 1.
+   */
+  resetQueue(q: number): void {
+    if (!hasBit(this.features, VIRTIO_F.RING_RESET) || !this.queues[q]) return;
+    if (this.defects.on('queue-reset-ignored')) return;
+    if (this.defects.on('queue-reset-keeps-ring-state')) this.preReset.set(q, this.queues[q]!);
+    this.queues[q] = this.freshQueues()[q]!;
   }
 
   private makeRing(qs: QueueState): DeviceRing | undefined {
@@ -377,6 +395,15 @@ async function completeInOrder(ring: PackedRingDevice, done: Array<{ id: number;
 }
 
 /** Identity of a request: its device-readable bytes and the room it offers. */
+/** The queue-reset-keeps-ring-state defect: the new rings continue at the old positions. */
+function carryRingState(from: DeviceRing, to: DeviceRing): void {
+  if (from instanceof SplitRingDevice && to instanceof SplitRingDevice) {
+    to.lastAvailIdx = from.lastAvailIdx; to.usedIdx = from.usedIdx;
+  } else if (from instanceof PackedRingDevice && to instanceof PackedRingDevice) {
+    to.nextAvail = { ...from.nextAvail }; to.nextUsed = { ...from.nextUsed };
+  }
+}
+
 async function requestKey(ring: DeviceRing, chain: Chain): Promise<string> {
   return `${Buffer.from(await ring.readAll(chain)).toString('hex')}/${chain.writableLen}`;
 }

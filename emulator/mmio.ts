@@ -46,7 +46,7 @@ export class MmioWindow implements InterruptSink {
       case MMIO.Status: return d.readStatus();
       // No shared memory regions: length all ones means "no such region" (4.2.2).
       case MMIO.SHMLenLow: case MMIO.SHMLenHigh: case MMIO.SHMBaseLow: case MMIO.SHMBaseHigh: return 0xffffffff;
-      case MMIO.QueueReset: return 0;
+      case MMIO.QueueReset: return 0; // a queue reset completes at once (resetQueue)
       case MMIO.ConfigGeneration: return d.configGeneration;
       default: return 0;
     }
@@ -74,6 +74,7 @@ export class MmioWindow implements InterruptSink {
         if (value === 1) d.enableQueue(this.queueSel);
         else q.enabled = false;
         return;
+      case MMIO.QueueReset: if (value === 1) d.resetQueue(this.queueSel); return;
       case MMIO.QueueNotify: await d.notify(value & 0xffff); return;
       case MMIO.InterruptACK: this.interruptStatus &= ~value; return;
       case MMIO.Status: d.writeStatus(value); return;

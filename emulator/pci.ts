@@ -271,7 +271,8 @@ export class PciFunction implements InterruptSink {
       case 'queue_driver': return BigInt(q ? q.driver : 0);
       case 'queue_device': return BigInt(q ? q.device : 0);
       case 'queue_notif_config_data': return BigInt(q ? this.queueSelect : 0);
-      default: return 0n; // queue_reset, admin_queue_*: features not offered
+      case 'queue_reset': return 0n; // a queue reset completes at once (resetQueue)
+      default: return 0n; // admin_queue_*: feature not offered
     }
   }
 
@@ -308,6 +309,7 @@ export class PciFunction implements InterruptSink {
     else if (is('queue_size')) { if (!q.enabled) q.size = value; }
     else if (is('queue_msix_vector')) q.msixVector = this.validVector(value);
     else if (is('queue_enable')) { if (value === 1) d.enableQueue(this.queueSelect); }
+    else if (is('queue_reset')) { if (value === 1) d.resetQueue(this.queueSelect); }
     else {
       for (const f of ['queue_desc', 'queue_driver', 'queue_device'] as const) {
         const at = COMMON_CFG[f][0];

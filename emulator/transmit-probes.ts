@@ -30,6 +30,13 @@ const V1 = bit(VIRTIO_F.VERSION_1);
 const EVIDX = V1 | bit(VIRTIO_F.EVENT_IDX);
 const INDIRECT = V1 | bit(VIRTIO_F.INDIRECT_DESC);
 const RUNNING = ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK;
+/** Write 1 to queue_reset / QueueReset of queue `q` (the queue-reset-* probes). */
+async function resetQueue(d: MiniDriver, q: number): Promise<void> {
+  if (d.isPci) { await d.setCommon('queue_select', q); await d.setCommon('queue_reset', 1); }
+  else { await d.setMmio('QueueSel', q); await d.setMmio('QueueReset', 1); }
+}
+
+const RESET = V1 | bit(VIRTIO_F.RING_RESET);
 const isPow2 = (n: number): boolean => n > 0 && (n & (n - 1)) === 0;
 
 /** The probes of the defects emulator/defects.ts lists for `device`, keyed by defect name. */
@@ -100,8 +107,36 @@ function allProbes(device: TransmitDevice): Record<string, TransmitProbe> {
     await u.t.bus.settle();
     return Math.min(1, await u.drv.transport.takeNotifications(RQ));
   }
-
   return {
+    'queue-reset-ignored': {
+      // Control: without VIRTIO_F_RING_RESET negotiated the write is ignored either way.
+      probe: async (c) => {
+        const { d, q } = await up(c, RESET);
+        await q.add(await bufs(q));
+        await resetQueue(d, RQ);
+        await d.notify(RQ);
+        return [await q.usedIdx(), await d.irq()];
+      },
+      control: async (c) => {
+        const { d, q } = await up(c);
+        await q.add(await bufs(q));
+        await resetQueue(d, RQ);
+        await d.notify(RQ);
+        return [await q.usedIdx(), await d.irq()];
+      },
+      good: [0, false], bad: [1, true],
+    },
+    'queue-reset-keeps-ring-state': {
+      probe: async (c) => {
+        const { d, q } = await up(c, RESET);
+        await request(q);
+        await resetQueue(d, RQ);
+        const q2 = await d.setupQueue(RQ, 8);
+        const e = await request(q2);
+        return [e !== undefined, await q2.usedIdx()];
+      },
+      good: [true, 1], bad: [false, 0],
+    },
     'used-len-after-idx': {
       // Every used element's len set to 0xffffffff, then one request: still that once it shows used?
       probe: async (c) => {
